@@ -1,0 +1,24 @@
+# Every dependency is a Debian package found here; nothing is downloaded at build time.
+# `make deps` (the Makefile) installs the packages.
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+find_package(Threads REQUIRED)
+
+# OpenBLAS ships a CMake config on Debian; an unpacked copy (the GPU machine) can be given with
+# -DOpenBLAS_LIBRARIES=... -DOpenBLAS_INCLUDE_DIRS=...
+if(NOT OpenBLAS_LIBRARIES)
+  find_package(OpenBLAS CONFIG REQUIRED)
+endif()
+add_library(kiln_openblas INTERFACE)
+target_include_directories(kiln_openblas SYSTEM INTERFACE ${OpenBLAS_INCLUDE_DIRS})
+target_link_libraries(kiln_openblas INTERFACE ${OpenBLAS_LIBRARIES})
+
+if(KILN_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(KILN_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

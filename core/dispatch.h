@@ -1,0 +1,49 @@
+#pragma once
+// From a runtime DType to a C++ element type: f is called with a value of that type as a tag,
+// e.g. visit_float(x.dtype(), "exp", [&](auto tag) { using T = decltype(tag); ... }).
+#include <string_view>
+
+#include "core/dtype.h"
+#include "core/error.h"
+
+namespace kiln {
+
+template <typename F>
+decltype(auto) visit_dtype(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::f32: return f(float{});
+    case DType::f64: return f(double{});
+    case DType::bf16: return f(bf16{});
+    case DType::f16: return f(f16{});
+    case DType::i32: return f(int32_t{});
+    case DType::i64: return f(int64_t{});
+    case DType::u8: return f(uint8_t{});
+    case DType::boolean: return f(bool{});
+  }
+  fail("dtype", "corrupt dtype value {}", static_cast<int>(dtype));
+}
+
+// The types CPU kernels compute in: f32, and f64 for gradient checks. bf16/f16 tensors are
+// converted with .to() first on the CPU.
+template <typename F>
+decltype(auto) visit_float(DType dtype, std::string_view op, F&& f) {
+  switch (dtype) {
+    case DType::f32: return f(float{});
+    case DType::f64: return f(double{});
+    default:
+      fail(op, "dtype {} is not supported here, expected f32 or f64 (convert with .to())",
+           dtype_name(dtype));
+  }
+}
+
+// Index tensors (embedding ids, targets, gather indices): i32 or i64.
+template <typename F>
+decltype(auto) visit_index(DType dtype, std::string_view op, F&& f) {
+  switch (dtype) {
+    case DType::i32: return f(int32_t{});
+    case DType::i64: return f(int64_t{});
+    default: fail(op, "index tensor has dtype {}, expected i32 or i64", dtype_name(dtype));
+  }
+}
+
+}  // namespace kiln

@@ -1,0 +1,16 @@
+#pragma once
+// The whole functional API in one include.
+#include "core/autograd.h"
+#include "core/ops/attention.h"
+#include "core/ops/dropout.h"
+#include "core/ops/elementwise.h"
+#include "core/ops/embedding.h"
+#include "core/ops/loss.h"
+#include "core/ops/matmul.h"
+#include "core/ops/norm.h"
+#include "core/ops/reduce.h"
+#include "core/ops/select.h"
+#include "core/ops/shape.h"
+#include "core/ops/softmax.h"
+#include "core/random.h"
+#include "core/tensor.h"
