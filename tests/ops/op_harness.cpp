@@ -158,6 +158,8 @@ double relative_error(const std::vector<double>& a, const std::vector<double>& b
 
 std::string case_name(const ::testing::TestParamInfo<OpCase>& info) { return info.param.name; }
 
+void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }
+
 TEST_P(OpHarness, ForwardF64MatchesReference) {
   const OpCase& c = GetParam();
   const std::vector<RefTensor> refs = random_refs(c);

@@ -87,6 +87,8 @@ struct OpCase {
 double relative_error(const std::vector<double>& a, const std::vector<double>& b);
 
 std::string case_name(const ::testing::TestParamInfo<OpCase>& info);
+// GoogleTest prints a failing parameter with this: the case's name, not its bytes.
+void PrintTo(const OpCase& c, std::ostream* os);
 
 class OpHarness : public ::testing::TestWithParam<OpCase> {};
 
