@@ -1,0 +1,206 @@
+#include <omp.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+
+#include "core/autograd.h"
+#include "core/ops/attention.h"
+#include "core/random.h"
+#include "tests/ops/op_harness.h"
+
+namespace kiln::testing {
+namespace {
+
+// softmax(q kᵀ · scale [+ causal mask]) v with the whole score row in hand, in double. Query head
+// h reads kv head h / (H / Hkv); a query that sees no key gives 0.
+RefTensor ref_attention(const RefTensor& q, const RefTensor& k, const RefTensor& v, bool causal,
+                        double scale) {
+  const int64_t batch = q.shape[0], heads = q.shape[1], tq = q.shape[2], dim = q.shape[3];
+  const int64_t kv_heads = k.shape[1], tk = k.shape[2];
+  RefTensor out(q.shape);
+  std::vector<double> scores(static_cast<size_t>(tk));
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < heads; ++h) {
+      const int64_t hk = h / (heads / kv_heads);
+      for (int64_t i = 0; i < tq; ++i) {
+        const int64_t seen = causal ? std::min(tk, std::max<int64_t>(0, i + tk - tq + 1)) : tk;
+        double max = -std::numeric_limits<double>::infinity();
+        for (int64_t j = 0; j < seen; ++j) {
+          double s = 0.0;
+          for (int64_t c = 0; c < dim; ++c) s += q.at({b, h, i, c}) * k.at({b, hk, j, c});
+          scores[static_cast<size_t>(j)] = s * scale;
+          max = std::max(max, s * scale);
+        }
+        double sum = 0.0;
+        for (int64_t j = 0; j < seen; ++j) sum += std::exp(scores[static_cast<size_t>(j)] - max);
+        for (int64_t c = 0; c < dim; ++c) {
+          double o = 0.0;
+          for (int64_t j = 0; j < seen; ++j)
+            o += std::exp(scores[static_cast<size_t>(j)] - max) / sum * v.at({b, hk, j, c});
+          out.at({b, h, i, c}) = o;
+        }
+      }
+    }
+  return out;
+}
+
+struct AttentionSpec {
+  int64_t batch, heads, kv_heads, tq, tk, dim;
+  bool causal;
+  std::optional<double> scale;
+  bool gradients = true;
+};
+
+OpCase attention_case(const AttentionSpec& s) {
+  OpCase c;
+  c.name = "attention_b" + std::to_string(s.batch) + "_h" + std::to_string(s.heads) + "_kv" +
+           std::to_string(s.kv_heads) + "_tq" + std::to_string(s.tq) + "_tk" +
+           std::to_string(s.tk) + "_d" + std::to_string(s.dim) + (s.causal ? "_causal" : "") +
+           (s.scale ? "_scaled" : "");
+  c.inputs = {InputSpec::real({s.batch, s.heads, s.tq, s.dim}, -1.5, 1.5),
+              InputSpec::real({s.batch, s.kv_heads, s.tk, s.dim}, -1.5, 1.5),
+              InputSpec::real({s.batch, s.kv_heads, s.tk, s.dim})};
+  c.op = [s](const std::vector<Tensor>& in) {
+    return scaled_dot_product_attention(in[0], in[1], in[2], s.causal, s.scale);
+  };
+  c.reference = [s](const std::vector<RefTensor>& in) {
+    const double scale = s.scale.value_or(1.0 / std::sqrt(static_cast<double>(s.dim)));
+    return ref_attention(in[0], in[1], in[2], s.causal, scale);
+  };
+  c.check_gradients = s.gradients;
+  return c;
+}
+
+std::vector<OpCase> attention_cases() {
+  std::vector<OpCase> cases;
+  for (const bool causal : {false, true}) {
+    cases.push_back(attention_case({1, 1, 1, 1, 1, 8, causal, {}}));
+    cases.push_back(attention_case({2, 2, 2, 7, 7, 8, causal, {}}));
+    cases.push_back(attention_case({1, 1, 1, 7, 7, 16, causal, {}}));
+    // 33 queries and keys: more than one query tile and key tile, neither full.
+    cases.push_back(attention_case({1, 1, 1, 33, 33, 8, causal, {}}));
+    // Tq < Tk: a block of queries after a cached prefix.
+    cases.push_back(attention_case({1, 2, 2, 5, 9, 8, causal, {}}));
+    // 70 keys: two key blocks, so the running max rescales the accumulator.
+    cases.push_back(attention_case({1, 1, 1, 3, 70, 4, causal, {}}));
+    // Grouped-query attention: 2 and 4 query heads per kv head.
+    cases.push_back(attention_case({1, 4, 2, 7, 7, 8, causal, {}}));
+    cases.push_back(attention_case({2, 4, 1, 5, 6, 4, causal, {}}));
+    cases.push_back(attention_case({1, 2, 1, 6, 5, 8, causal, 0.3}));
+    // Forward only: larger and uneven everywhere.
+    cases.push_back(attention_case({2, 6, 3, 65, 97, 16, causal, {}, false}));
+    cases.push_back(attention_case({1, 2, 2, 33, 33, 16, causal, 1.7, false}));
+  }
+  // Tq > Tk, causal: the first queries see no key and give 0.
+  cases.push_back(attention_case({1, 2, 1, 7, 3, 8, true, {}}));
+  return cases;
+}
+
+KILN_OP_CASES(Attention, attention_cases());
+
+Tensor random_tensor(const Shape& shape, uint64_t seed, DType dtype = DType::f32) {
+  Generator gen(seed);
+  return rand(shape, TensorOptions{dtype}, &gen, -1.0, 1.0);
+}
+
+RefTensor to_ref(const Tensor& t) {
+  RefTensor r(t.shape());
+  r.data = t.to_vector<double>();
+  return r;
+}
+
+TEST(Attention, LongSequenceMatchesNaiveSoftmax) {
+  // T = 2048 streams over 32 key blocks and 64 query tiles without a T x T matrix; the naive
+  // reference holds whole score rows.
+  const Shape shape{1, 1, 2048, 16};
+  const Tensor q = random_tensor(shape, 41), k = random_tensor(shape, 42),
+               v = random_tensor(shape, 43);
+  for (const bool causal : {false, true}) {
+    const RefTensor expected = ref_attention(to_ref(q), to_ref(k), to_ref(v), causal, 0.25);
+    const Tensor out = scaled_dot_product_attention(q, k, v, causal);
+    EXPECT_LE(relative_error(out.to_vector<double>(), expected.data), 1e-5) << causal;
+    const Tensor out64 =
+        scaled_dot_product_attention(q.to(DType::f64), k.to(DType::f64), v.to(DType::f64), causal);
+    EXPECT_LE(relative_error(out64.to_vector<double>(), expected.data), 1e-12) << causal;
+  }
+}
+
+std::vector<std::vector<float>> attention_grads(int threads) {
+  const int previous = omp_get_max_threads();
+  omp_set_num_threads(threads);
+  Tensor q = random_tensor({2, 4, 45, 16}, 44).set_requires_grad(true);
+  Tensor k = random_tensor({2, 2, 77, 16}, 45).set_requires_grad(true);
+  Tensor v = random_tensor({2, 2, 77, 16}, 46).set_requires_grad(true);
+  scaled_dot_product_attention(q, k, v, true).backward(random_tensor({2, 4, 45, 16}, 47));
+  omp_set_num_threads(previous);
+  return {q.grad().to_vector<float>(), k.grad().to_vector<float>(), v.grad().to_vector<float>()};
+}
+
+TEST(Attention, GradientsDoNotDependOnThreadCount) {
+  const auto one = attention_grads(1);
+  EXPECT_EQ(one, attention_grads(3));
+  EXPECT_EQ(one, attention_grads(8));
+}
+
+TEST(Attention, FullyMaskedQueriesGiveZeros) {
+  Tensor q = random_tensor({1, 1, 4, 8}, 48, DType::f64).set_requires_grad(true);
+  const Tensor k = random_tensor({1, 1, 2, 8}, 49, DType::f64);
+  const Tensor v = random_tensor({1, 1, 2, 8}, 50, DType::f64);
+  const Tensor out = scaled_dot_product_attention(q, k, v, true);
+  const std::vector<double> o = out.to_vector<double>(), vv = v.to_vector<double>();
+  for (size_t i = 0; i < 16; ++i) EXPECT_EQ(o[i], 0.0);  // queries 0 and 1 see no key
+  for (size_t c = 0; c < 8; ++c) EXPECT_NEAR(o[16 + c], vv[c], 1e-15);  // query 2 sees key 0
+  out.backward(random_tensor({1, 1, 4, 8}, 51, DType::f64));
+  const std::vector<double> g = q.grad().to_vector<double>();
+  for (size_t i = 0; i < 24; ++i) EXPECT_EQ(g[i], 0.0) << i;
+}
+
+void expect_error(const std::function<void()>& f, const std::string& fragment) {
+  try {
+    f();
+    ADD_FAILURE() << "expected kiln::Error containing '" << fragment << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+TEST(Attention, BadShapesNameTheOp) {
+  const std::string op = "[scaled_dot_product_attention] ";
+  expect_error(
+      [] {
+        scaled_dot_product_attention(zeros({1, 2, 3, 8}), zeros({1, 2, 3, 4}), zeros({1, 2, 3, 4}));
+      },
+      op + "k has shape [1, 2, 3, 4], expected head dim 8");
+  expect_error(
+      [] {
+        scaled_dot_product_attention(zeros({1, 3, 3, 8}), zeros({1, 2, 3, 8}), zeros({1, 2, 3, 8}));
+      },
+      op + "q has 3 heads, expected a multiple of k's 2 kv heads");
+  expect_error(
+      [] {
+        scaled_dot_product_attention(zeros({2, 2, 3, 8}), zeros({1, 2, 3, 8}), zeros({1, 2, 3, 8}));
+      },
+      op + "k has shape [1, 2, 3, 8], expected batch 2");
+  expect_error(
+      [] {
+        scaled_dot_product_attention(zeros({1, 2, 3, 8}), zeros({1, 2, 5, 8}), zeros({1, 2, 4, 8}));
+      },
+      op + "v has shape [1, 2, 4, 8], expected k's shape [1, 2, 5, 8]");
+  expect_error(
+      [] {
+        scaled_dot_product_attention(zeros({2, 3, 8}), zeros({1, 2, 3, 8}), zeros({1, 2, 3, 8}));
+      },
+      op + "q [B, H, Tq, D] has shape [2, 3, 8], expected 4 dims");
+  expect_error(
+      [] {
+        scaled_dot_product_attention(zeros({1, 2, 3, 8}),
+                                     zeros({1, 2, 3, 8}, TensorOptions{DType::f64}),
+                                     zeros({1, 2, 3, 8}));
+      },
+      op + "k has dtype f64, expected f32");
+}
+
+}  // namespace
+}  // namespace kiln::testing
