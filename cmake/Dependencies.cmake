@@ -22,3 +22,7 @@ endif()
 if(KILN_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+
+# PCRE2 (UTF + Unicode properties, JIT) runs GPT-2's pre-tokenisation regex in text/.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)

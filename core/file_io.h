@@ -1,16 +1,23 @@
 #pragma once
-// Writing a file so that readers see the old contents or the new, never half of it: the bytes
-// go to "<path>.tmp-<pid>", which is renamed over `path` once everything is written.
+// Reading and writing small files (configs, tokenizers, CSV exports): errors name the file,
+// and writes go to a temporary file renamed into place, so an interrupted save never leaves a
+// half-written file.
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 namespace kiln {
 
-// Throws kiln::Error naming `op` and the path on failure, and leaves no temporary file behind.
+// The whole file; kiln::Error("[op] cannot read <path>: ...") when it is missing or unreadable.
+std::string read_text_file(const std::filesystem::path& path, std::string_view op);
+
+// The file parsed as JSON; kiln::Error naming the file and the parser's message when it is not.
+nlohmann::json read_json_file(const std::filesystem::path& path, std::string_view op);
+
+// Writes `contents` to a temporary file next to `path`, then renames it over `path`.
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
                            std::string_view op);
-
-// The temporary name write_file_atomically uses, for writers that stream large files.
-std::filesystem::path temporary_path_for(const std::filesystem::path& path);
 
 }  // namespace kiln
