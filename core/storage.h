@@ -21,6 +21,7 @@ class Storage {
 
  private:
   void* data_ = nullptr;
+  void* host_block_ = nullptr;  // what malloc returned; data_ is it rounded up to 64 bytes
   size_t nbytes_ = 0;
   Device device_;
 };

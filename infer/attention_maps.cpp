@@ -2,9 +2,8 @@
 
 #include <fmt/format.h>
 
-
-#include "core/atomic_file.h"
 #include "core/autograd.h"
+#include "core/file_io.h"
 
 namespace kiln::infer {
 namespace fs = std::filesystem;
@@ -14,8 +13,10 @@ namespace {
 std::string csv_quote(const std::string& text) {
   std::string out = "\"";
   for (const char c : text) {
-    if (c == '"') out += "\"\"";
-    else out += c;
+    if (c == '"')
+      out += "\"\"";
+    else
+      out += c;
   }
   return out + "\"";
 }
@@ -23,7 +24,7 @@ std::string csv_quote(const std::string& text) {
 }  // namespace
 
 std::vector<std::vector<std::vector<float>>> attention_maps(models::GPT& model,
-                                                           const std::vector<int64_t>& ids) {
+                                                            const std::vector<int64_t>& ids) {
   const int64_t t = static_cast<int64_t>(ids.size());
   KILN_CHECK(t >= 1, "attention", "empty prompt");
   KILN_CHECK(t <= model.config().block_size, "attention",
@@ -48,8 +49,8 @@ std::vector<std::vector<std::vector<float>>> attention_maps(models::GPT& model,
 
 void export_attention_maps(models::GPT& model, const std::vector<int64_t>& ids,
                            const std::vector<std::string>& tokens, const fs::path& out_dir) {
-  KILN_CHECK(tokens.size() == ids.size(), "attention", "{} token strings for {} ids",
-             tokens.size(), ids.size());
+  KILN_CHECK(tokens.size() == ids.size(), "attention", "{} token strings for {} ids", tokens.size(),
+             ids.size());
   const auto maps = attention_maps(model, ids);
   std::error_code ec;
   fs::create_directories(out_dir, ec);
@@ -67,7 +68,8 @@ void export_attention_maps(models::GPT& model, const std::vector<int64_t>& ids,
           csv += fmt::format("{}{:.6g}", col ? "," : "", maps[layer][head][row * t + col]);
         csv += '\n';
       }
-      write_file_atomically(out_dir / fmt::format("layer{}_head{}.csv", layer, head), csv, "attention");
+      write_file_atomically(out_dir / fmt::format("layer{}_head{}.csv", layer, head), csv,
+                            "attention");
     }
   }
 }

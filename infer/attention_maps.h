@@ -11,7 +11,7 @@ namespace kiln::infer {
 
 // Attention weights [layer][head] as T×T row-major matrices (row = query position).
 std::vector<std::vector<std::vector<float>>> attention_maps(models::GPT& model,
-                                                           const std::vector<int64_t>& ids);
+                                                            const std::vector<int64_t>& ids);
 
 // Writes `out_dir`/tokens.csv (position,id,token) and `out_dir`/layer<L>_head<H>.csv (T rows of
 // T weights; row i is query position i, zero above the diagonal). Every file is written to a

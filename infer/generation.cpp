@@ -21,7 +21,8 @@ std::vector<std::vector<float>> last_logits(const Tensor& logits) {
 
 Tensor ids_tensor(const std::vector<std::vector<int64_t>>& rows, size_t from, Device device) {
   std::vector<int64_t> flat;
-  for (const auto& row : rows) flat.insert(flat.end(), row.begin() + static_cast<long>(from), row.end());
+  for (const auto& row : rows)
+    flat.insert(flat.end(), row.begin() + static_cast<long>(from), row.end());
   const int64_t width = static_cast<int64_t>(rows[0].size() - from);
   return from_vector(flat, {static_cast<int64_t>(rows.size()), width}, device);
 }
@@ -48,7 +49,8 @@ void generate_batch(models::GPT& model, const std::vector<size_t>& members,
     const size_t length = sequences[0].size();
     Tensor logits;
     if (!cache) {
-      const size_t from = length > static_cast<size_t>(block) ? length - static_cast<size_t>(block) : 0;
+      const size_t from =
+          length > static_cast<size_t>(block) ? length - static_cast<size_t>(block) : 0;
       logits = model.forward(ids_tensor(sequences, from, device));
     } else if (step == 0 || cache->length() >= block) {
       // Prefill, or rebuild after the context filled up.

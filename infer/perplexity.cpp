@@ -16,7 +16,8 @@ LossResult evaluate_loss(models::GPT& model, const std::vector<int64_t>& ids, in
   KILN_CHECK(stride <= block, "eval", "stride {} exceeds the context length {}", stride, block);
   const int64_t vocab = model.config().vocab_size;
   for (const int64_t id : ids)
-    KILN_CHECK(id >= 0 && id < vocab, "eval", "token id {} outside the vocabulary [0, {})", id, vocab);
+    KILN_CHECK(id >= 0 && id < vocab, "eval", "token id {} outside the vocabulary [0, {})", id,
+               vocab);
 
   const bool was_training = model.training();
   model.eval();
@@ -28,8 +29,8 @@ LossResult evaluate_loss(models::GPT& model, const std::vector<int64_t>& ids, in
     const int64_t end = std::min(begin + block + 1, n);  // inputs [begin, end-1), targets +1
     const std::vector<int64_t> window(ids.begin() + begin, ids.begin() + end);
     const int64_t width = end - begin - 1;
-    const Tensor inputs = from_vector(std::vector<int64_t>(window.begin(), window.end() - 1),
-                                      {1, width}, device);
+    const Tensor inputs =
+        from_vector(std::vector<int64_t>(window.begin(), window.end() - 1), {1, width}, device);
     // Targets already scored by an earlier window are ignored here.
     std::vector<int64_t> targets(window.begin() + 1, window.end());
     const int64_t fresh_from = scored_until - (begin + 1);

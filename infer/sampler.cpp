@@ -54,7 +54,8 @@ int64_t sample_token(std::span<const float> logits, const SamplingOptions& optio
       }
     }
   }
-  const double kept_total = std::accumulate(probs.begin(), probs.begin() + static_cast<long>(kept), 0.0);
+  const double kept_total =
+      std::accumulate(probs.begin(), probs.begin() + static_cast<long>(kept), 0.0);
   const kernels::PhiloxOutput r = kernels::philox4x32(gen.seed(), gen.advance(1));
   const double u = kernels::uniform_from_bits(r.v[0], r.v[1]) * kept_total;
   double cumulative = 0.0;

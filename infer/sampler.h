@@ -21,7 +21,6 @@ struct SamplingOptions {
 // Greedy takes the first maximal logit. Otherwise: temperature, then top-k, then top-p on the
 // renormalised distribution, then one uniform draw from `gen`. The token returned is always
 // inside the kept set (at least the most likely token is kept).
-int64_t sample_token(std::span<const float> logits, const SamplingOptions& options,
-                     Generator& gen);
+int64_t sample_token(std::span<const float> logits, const SamplingOptions& options, Generator& gen);
 
 }  // namespace kiln::infer

@@ -23,21 +23,21 @@ Block::Block(const GPTConfig& config, Generator& gen) {
   // GPT-2 scales the residual projections by 1/sqrt(2 n_layer): each block adds two
   // residual contributions, and this keeps the residual stream's variance from growing.
   const double proj_std = 0.02 / std::sqrt(2.0 * static_cast<double>(config.n_layer));
-  ln_1_ = register_module("ln_1",
-                          std::make_shared<LayerNorm>(config.n_embd, config.bias, config.layer_norm_eps));
-  attn_ = register_module("attn", std::make_shared<CausalSelfAttention>(
-                                      config.n_embd, config.n_head, config.bias, config.dropout,
-                                      proj_std, gen));
-  ln_2_ = register_module("ln_2",
-                          std::make_shared<LayerNorm>(config.n_embd, config.bias, config.layer_norm_eps));
+  ln_1_ = register_module(
+      "ln_1", std::make_shared<LayerNorm>(config.n_embd, config.bias, config.layer_norm_eps));
+  attn_ = register_module(
+      "attn", std::make_shared<CausalSelfAttention>(config.n_embd, config.n_head, config.bias,
+                                                    config.dropout, proj_std, gen));
+  ln_2_ = register_module(
+      "ln_2", std::make_shared<LayerNorm>(config.n_embd, config.bias, config.layer_norm_eps));
   mlp_ = register_module(
       "mlp", std::make_shared<MLP>(config.n_embd, config.bias, config.dropout, proj_std, gen));
 }
 
 Tensor Block::forward(const Tensor& x, Generator& dropout_gen, KVCache* cache, int64_t layer,
                       Tensor* attention_weights) const {
-  const Tensor h = x + attn_->forward(ln_1_->forward(x), dropout_gen, cache, layer,
-                                      attention_weights);
+  const Tensor h =
+      x + attn_->forward(ln_1_->forward(x), dropout_gen, cache, layer, attention_weights);
   return h + mlp_->forward(ln_2_->forward(h), dropout_gen);
 }
 
@@ -47,12 +47,13 @@ GPT::GPT(const GPTConfig& config) : config_(config), dropout_gen_(config.seed ^ 
   wte_ = register_module("wte", std::make_shared<Embedding>(config.vocab_size, config.n_embd, gen));
   wpe_ = register_module("wpe", std::make_shared<Embedding>(config.block_size, config.n_embd, gen));
   for (int64_t i = 0; i < config.n_layer; ++i)
-    blocks_.push_back(register_module("h." + std::to_string(i), std::make_shared<Block>(config, gen)));
-  ln_f_ = register_module("ln_f", std::make_shared<LayerNorm>(config.n_embd, config.bias,
-                                                              config.layer_norm_eps));
+    blocks_.push_back(
+        register_module("h." + std::to_string(i), std::make_shared<Block>(config, gen)));
+  ln_f_ = register_module(
+      "ln_f", std::make_shared<LayerNorm>(config.n_embd, config.bias, config.layer_norm_eps));
   if (!config.tie_word_embeddings)
-    lm_head_ = register_module("lm_head", std::make_shared<Linear>(config.n_embd, config.vocab_size,
-                                                                   false, gen));
+    lm_head_ = register_module(
+        "lm_head", std::make_shared<Linear>(config.n_embd, config.vocab_size, false, gen));
 }
 
 Tensor GPT::forward(const Tensor& ids, KVCache* cache, std::vector<Tensor>* attention_weights) {
@@ -63,9 +64,8 @@ Tensor GPT::forward(const Tensor& ids, KVCache* cache, std::vector<Tensor>* atte
   KILN_CHECK(start + time <= config_.block_size, "gpt",
              "{} positions exceed the context length (block_size) of {}", start + time,
              config_.block_size);
-  const Tensor positions =
-      arange(static_cast<double>(start), static_cast<double>(start + time), 1.0,
-             TensorOptions{DType::i64, ids.device()});
+  const Tensor positions = arange(static_cast<double>(start), static_cast<double>(start + time),
+                                  1.0, TensorOptions{DType::i64, ids.device()});
   Tensor x = wte_->forward(ids) + wpe_->forward(positions);
   x = dropout(x, config_.dropout, training(), &dropout_gen_);
   for (size_t i = 0; i < blocks_.size(); ++i) {

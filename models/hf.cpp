@@ -5,8 +5,8 @@
 #include <fstream>
 #include <set>
 
-#include "core/atomic_file.h"
 #include "core/autograd.h"
+#include "core/file_io.h"
 #include "core/ops/shape.h"
 #include "core/safetensors.h"
 
@@ -32,18 +32,9 @@ bool is_ignored_buffer(const std::string& name) {
   return name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias");
 }
 
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  KILN_CHECK(in.good(), "hf", "cannot open {}", path.string());
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    fail("hf", "{} is not valid JSON: {}", path.string(), e.what());
-  }
-}
-
 template <typename T>
-T get_key(const json& config, const char* key, const fs::path& path, std::optional<T> fallback = {}) {
+T get_key(const json& config, const char* key, const fs::path& path,
+          std::optional<T> fallback = {}) {
   if (!config.contains(key) || config[key].is_null()) {
     KILN_CHECK(fallback.has_value(), "hf", "{} has no '{}'", path.string(), key);
     return *fallback;
@@ -61,7 +52,7 @@ GPTConfig read_gpt2_config(const fs::path& dir) {
   const fs::path path = dir / "config.json";
   KILN_CHECK(fs::exists(path), "hf", "{} not found (a model directory needs config.json)",
              path.string());
-  const json config = read_json(path);
+  const json config = read_json_file(path, "hf");
   KILN_CHECK(config.is_object(), "hf", "{} is not a JSON object", path.string());
   const std::string type = get_key<std::string>(config, "model_type", path, "gpt2");
   KILN_CHECK(type == "gpt2", "hf", "{}: model_type '{}' is not supported, expected gpt2",

@@ -5,8 +5,8 @@
 
 namespace kiln::models {
 
-KVCache::KVCache(int64_t layers, int64_t batch, int64_t heads, int64_t capacity,
-                 int64_t head_dim, TensorOptions options)
+KVCache::KVCache(int64_t layers, int64_t batch, int64_t heads, int64_t capacity, int64_t head_dim,
+                 TensorOptions options)
     : capacity_(capacity) {
   for (int64_t i = 0; i < layers; ++i) {
     keys_.push_back(zeros({batch, heads, capacity, head_dim}, options));
@@ -33,6 +33,8 @@ std::pair<Tensor, Tensor> KVCache::append(int64_t layer, const Tensor& k, const 
   return {slice(keys, 2, 0, length_ + t), slice(values, 2, 0, length_ + t)};
 }
 
-void KVCache::advance(int64_t count) { length_ += count; }
+void KVCache::advance(int64_t count) {
+  length_ += count;
+}
 
 }  // namespace kiln::models

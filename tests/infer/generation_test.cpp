@@ -17,7 +17,9 @@ namespace fs = std::filesystem;
 
 const fs::path kFixture = fs::path(KILN_MODEL_FIXTURES) / "tiny_gpt2";
 
-std::unique_ptr<models::GPT> fixture_model() { return models::load_gpt2(kFixture); }
+std::unique_ptr<models::GPT> fixture_model() {
+  return models::load_gpt2(kFixture);
+}
 
 TEST(Generation, KvCacheMatchesFullRecomputationTokenForToken) {
   auto model = fixture_model();
@@ -44,7 +46,8 @@ TEST(Generation, GreedyMatchesAReferenceArgmaxLoop) {
     NoGradGuard no_grad;
     for (int step = 0; step < 8; ++step) {
       const int64_t t = static_cast<int64_t>(sequence.size());
-      const std::vector<float> logits = model->forward(from_vector(sequence, {1, t})).to_vector<float>();
+      const std::vector<float> logits =
+          model->forward(from_vector(sequence, {1, t})).to_vector<float>();
       const int64_t vocab = model->config().vocab_size;
       const auto last = logits.begin() + (t - 1) * vocab;
       const int64_t next = std::max_element(last, last + vocab) - last;
@@ -125,7 +128,8 @@ TEST(Perplexity, SlidingWindowScoresEachTokenOnceWithMaximalContext) {
     NoGradGuard no_grad;
     for (size_t t = 1; t < ids.size(); ++t) {
       const size_t from = t > 24 ? t - 24 : 0;
-      const std::vector<int64_t> context(ids.begin() + static_cast<long>(from), ids.begin() + static_cast<long>(t));
+      const std::vector<int64_t> context(ids.begin() + static_cast<long>(from),
+                                         ids.begin() + static_cast<long>(t));
       const int64_t n = static_cast<int64_t>(context.size());
       const Tensor logits = model->forward(from_vector(context, {1, n}));
       const Tensor last = slice(logits.reshape({n, 67}), 0, n - 1, n);
@@ -145,7 +149,8 @@ TEST(AttentionMaps, ExportWritesTokensAndOneMatrixPerHead) {
   EXPECT_TRUE(fs::exists(out / "tokens.csv"));
   for (int l = 0; l < 2; ++l)
     for (int h = 0; h < 4; ++h)
-      EXPECT_TRUE(fs::exists(out / ("layer" + std::to_string(l) + "_head" + std::to_string(h) + ".csv")));
+      EXPECT_TRUE(
+          fs::exists(out / ("layer" + std::to_string(l) + "_head" + std::to_string(h) + ".csv")));
   std::ifstream in(out / "layer1_head2.csv");
   std::string line;
   int rows = 0;

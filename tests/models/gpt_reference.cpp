@@ -55,16 +55,19 @@ Matrix reference_gpt_logits(const models::GPTConfig& c, const ParamMap& p,
   Matrix x(T, std::vector<double>(C));
   for (size_t t = 0; t < T; ++t)
     for (size_t i = 0; i < C; ++i)
-      x[t][i] = p.at("wte.weight")[static_cast<size_t>(ids[t]) * C + i] + p.at("wpe.weight")[t * C + i];
+      x[t][i] =
+          p.at("wte.weight")[static_cast<size_t>(ids[t]) * C + i] + p.at("wpe.weight")[t * C + i];
   auto bias = [&](const std::string& name) {
     return p.count(name) ? p.at(name) : std::vector<double>(0);
   };
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const std::string h = "h." + std::to_string(l) + ".";
-    const Matrix a = layer_norm(x, p.at(h + "ln_1.weight"),
-                                bias(h + "ln_1.bias").empty() ? std::vector<double>(C) : p.at(h + "ln_1.bias"),
-                                c.layer_norm_eps);
-    const Matrix qkv = affine(a, p.at(h + "attn.c_attn.weight"), bias(h + "attn.c_attn.bias"), 3 * C);
+    const Matrix a =
+        layer_norm(x, p.at(h + "ln_1.weight"),
+                   bias(h + "ln_1.bias").empty() ? std::vector<double>(C) : p.at(h + "ln_1.bias"),
+                   c.layer_norm_eps);
+    const Matrix qkv =
+        affine(a, p.at(h + "attn.c_attn.weight"), bias(h + "attn.c_attn.bias"), 3 * C);
     Matrix attn(T, std::vector<double>(C));
     for (size_t head = 0; head < H; ++head)
       for (size_t i = 0; i < T; ++i) {
@@ -82,23 +85,27 @@ Matrix reference_gpt_logits(const models::GPTConfig& c, const ParamMap& p,
           for (size_t d = 0; d < D; ++d)
             attn[i][head * D + d] += scores[j] / total * qkv[j][2 * C + head * D + d];
       }
-    const Matrix proj = affine(attn, p.at(h + "attn.c_proj.weight"), bias(h + "attn.c_proj.bias"), C);
+    const Matrix proj =
+        affine(attn, p.at(h + "attn.c_proj.weight"), bias(h + "attn.c_proj.bias"), C);
     for (size_t t = 0; t < T; ++t)
       for (size_t i = 0; i < C; ++i) x[t][i] += proj[t][i];
-    const Matrix m = layer_norm(x, p.at(h + "ln_2.weight"),
-                                bias(h + "ln_2.bias").empty() ? std::vector<double>(C) : p.at(h + "ln_2.bias"),
-                                c.layer_norm_eps);
+    const Matrix m =
+        layer_norm(x, p.at(h + "ln_2.weight"),
+                   bias(h + "ln_2.bias").empty() ? std::vector<double>(C) : p.at(h + "ln_2.bias"),
+                   c.layer_norm_eps);
     Matrix hidden = affine(m, p.at(h + "mlp.c_fc.weight"), bias(h + "mlp.c_fc.bias"), 4 * C);
     for (auto& row : hidden)
       for (double& v : row) v = gelu(v);
-    const Matrix out = affine(hidden, p.at(h + "mlp.c_proj.weight"), bias(h + "mlp.c_proj.bias"), C);
+    const Matrix out =
+        affine(hidden, p.at(h + "mlp.c_proj.weight"), bias(h + "mlp.c_proj.bias"), C);
     for (size_t t = 0; t < T; ++t)
       for (size_t i = 0; i < C; ++i) x[t][i] += out[t][i];
   }
   x = layer_norm(x, p.at("ln_f.weight"),
                  bias("ln_f.bias").empty() ? std::vector<double>(C) : p.at("ln_f.bias"),
                  c.layer_norm_eps);
-  const std::vector<double>& head = p.count("lm_head.weight") ? p.at("lm_head.weight") : p.at("wte.weight");
+  const std::vector<double>& head =
+      p.count("lm_head.weight") ? p.at("lm_head.weight") : p.at("wte.weight");
   return affine(x, head, {}, V);
 }
 

@@ -54,8 +54,9 @@ TEST_P(GptAgainstReference, ForwardMatchesFloat64Reference) {
   const std::vector<int64_t> ids = {1, 5, 12, 0, 7, 7, 3, 11, 2};
   const Tensor logits = model.forward(ids_tensor(ids));
   ASSERT_EQ(logits.shape(), (Shape{1, 9, GetParam().vocab_size}));
-  EXPECT_LE(max_relative_gap(reference_gpt_logits(GetParam(), parameters_as_doubles(model), ids), logits),
-            1e-10);
+  EXPECT_LE(
+      max_relative_gap(reference_gpt_logits(GetParam(), parameters_as_doubles(model), ids), logits),
+      1e-10);
 }
 
 TEST_P(GptAgainstReference, BackwardMatchesFiniteDifferencesOfTheReference) {
@@ -66,11 +67,12 @@ TEST_P(GptAgainstReference, BackwardMatchesFiniteDifferencesOfTheReference) {
   const std::vector<int64_t> ids = {4, 9, 1, 1, 12, 6, 0};
   const std::vector<int64_t> targets = {9, 1, 1, 12, 6, 0, 3};
   const Tensor logits = model.forward(ids_tensor(ids));
-  const Tensor loss = cross_entropy(logits.reshape({7, config.vocab_size}),
-                                    from_vector(targets, {7}));
+  const Tensor loss =
+      cross_entropy(logits.reshape({7, config.vocab_size}), from_vector(targets, {7}));
   loss.backward();
   ParamMap params = parameters_as_doubles(model);
-  EXPECT_NEAR(loss.item(), reference_loss(reference_gpt_logits(config, params, ids), targets), 1e-12);
+  EXPECT_NEAR(loss.item(), reference_loss(reference_gpt_logits(config, params, ids), targets),
+              1e-12);
 
   const double h = 1e-6;
   for (const auto& [name, param] : model.named_parameters()) {
@@ -102,19 +104,28 @@ models::GPTConfig untied_without_bias() {
 
 INSTANTIATE_TEST_SUITE_P(Configs, GptAgainstReference,
                          ::testing::Values(tiny_config(), untied_without_bias()),
-                         [](const auto& info) { return info.index == 0 ? "tied_with_bias" : "untied_no_bias"; });
+                         [](const auto& info) {
+                           return info.index == 0 ? "tied_with_bias" : "untied_no_bias";
+                         });
 
 TEST(Gpt, ParameterNamesFollowHuggingFace) {
   models::GPT model(tiny_config());
   std::vector<std::string> names;
   for (const auto& [name, t] : model.named_parameters()) names.push_back(name);
-  const std::vector<std::string> first = {"wte.weight",        "wpe.weight",
-                                          "h.0.ln_1.weight",   "h.0.ln_1.bias",
-                                          "h.0.attn.c_attn.weight", "h.0.attn.c_attn.bias",
-                                          "h.0.attn.c_proj.weight", "h.0.attn.c_proj.bias",
-                                          "h.0.ln_2.weight",   "h.0.ln_2.bias",
-                                          "h.0.mlp.c_fc.weight", "h.0.mlp.c_fc.bias",
-                                          "h.0.mlp.c_proj.weight", "h.0.mlp.c_proj.bias"};
+  const std::vector<std::string> first = {"wte.weight",
+                                          "wpe.weight",
+                                          "h.0.ln_1.weight",
+                                          "h.0.ln_1.bias",
+                                          "h.0.attn.c_attn.weight",
+                                          "h.0.attn.c_attn.bias",
+                                          "h.0.attn.c_proj.weight",
+                                          "h.0.attn.c_proj.bias",
+                                          "h.0.ln_2.weight",
+                                          "h.0.ln_2.bias",
+                                          "h.0.mlp.c_fc.weight",
+                                          "h.0.mlp.c_fc.bias",
+                                          "h.0.mlp.c_proj.weight",
+                                          "h.0.mlp.c_proj.bias"};
   ASSERT_GE(names.size(), first.size());
   EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + 14), first);
   EXPECT_EQ(names.back(), "ln_f.bias");
@@ -141,7 +152,8 @@ TEST(Gpt, InitialisationFollowsGpt2) {
   EXPECT_NEAR(stddev(model.parameter("h.3.mlp.c_proj.weight")), 0.02 / std::sqrt(16.0), 0.0005);
   EXPECT_NEAR(stddev(model.parameter("h.3.attn.c_proj.weight")), 0.02 / std::sqrt(16.0), 0.0005);
   EXPECT_EQ(model.parameter("h.0.ln_1.weight").to_vector<float>(), std::vector<float>(128, 1.0f));
-  EXPECT_EQ(model.parameter("h.0.attn.c_attn.bias").to_vector<float>(), std::vector<float>(384, 0.0f));
+  EXPECT_EQ(model.parameter("h.0.attn.c_attn.bias").to_vector<float>(),
+            std::vector<float>(384, 0.0f));
 }
 
 TEST(Gpt, DropoutOnlyActsInTraining) {
@@ -183,7 +195,7 @@ TEST(Gpt, AttentionWeightsAreCausalDistributionsAndChangeNothing) {
 
 TEST(Gpt, BadInputIsAClearError) {
   models::GPT model(tiny_config());
-  EXPECT_THROW(model.forward(from_vector<int64_t>({1, 2}, {2})), Error);  // not [B, T]
+  EXPECT_THROW(model.forward(from_vector<int64_t>({1, 2}, {2})), Error);        // not [B, T]
   EXPECT_THROW(model.forward(ids_tensor(std::vector<int64_t>(10, 1))), Error);  // > block_size
   EXPECT_THROW(model.forward(ids_tensor({1, 13})), Error);                      // id >= vocab
   models::GPTConfig bad = tiny_config();

@@ -101,7 +101,8 @@ TEST(HuggingFace, BiasFreeModelsAreWrittenWithZeroBiases) {
   fs::remove_all(dir);
   models::save_gpt2(model, dir);
   const auto reloaded = models::load_gpt2(dir);
-  EXPECT_EQ(reloaded->parameter("h.0.mlp.c_fc.bias").to_vector<float>(), std::vector<float>(32, 0.0f));
+  EXPECT_EQ(reloaded->parameter("h.0.mlp.c_fc.bias").to_vector<float>(),
+            std::vector<float>(32, 0.0f));
   EXPECT_EQ(reloaded->parameter("h.0.mlp.c_fc.weight").to_vector<float>(),
             model.parameter("h.0.mlp.c_fc.weight").to_vector<float>());
 }
@@ -120,7 +121,8 @@ TEST(HuggingFace, CorruptConfigIsNamed) {
   std::ofstream(dir / "config.json") << "{\"n_embd\": 16,";
   expect_error_mentioning(dir, "not valid JSON");
   const fs::path wrong_type = copy_fixture("wrong_type");
-  std::ofstream(wrong_type / "config.json") << R"({"vocab_size": "many", "n_embd": 16, "n_layer": 2, "n_head": 4})";
+  std::ofstream(wrong_type / "config.json")
+      << R"({"vocab_size": "many", "n_embd": 16, "n_layer": 2, "n_head": 4})";
   expect_error_mentioning(wrong_type, "vocab_size");
   const fs::path other_model = copy_fixture("llama");
   std::ofstream(other_model / "config.json") << R"({"model_type": "llama"})";

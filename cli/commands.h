@@ -1,0 +1,13 @@
+#pragma once
+// Each subcommand of `kiln` registers its options and its action on the app.
+#include <CLI/CLI.hpp>
+
+namespace kiln::cli {
+
+void add_generate_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
+void add_attention_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+
+}  // namespace kiln::cli
