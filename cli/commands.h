@@ -9,5 +9,7 @@ void add_eval_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_attention_command(CLI::App& app);
 void add_info_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_prepare_command(CLI::App& app);
 
 }  // namespace kiln::cli

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/inputs.h"
+#include "cli/validators.h"
 #include "infer/generation.h"
 
 namespace kiln::cli {
@@ -28,20 +29,23 @@ void add_generate_command(CLI::App& app) {
       ->required();
   cmd->add_option("--prompt", options->prompt, "Text to continue")->required();
   cmd->add_option("--max-new-tokens", options->max_new_tokens, "Tokens to generate")
-      ->check(CLI::NonNegativeNumber);
+      ->transform(decimal_integer(0));
   cmd->add_option("--temperature", options->temperature, "Divide logits by T (> 0)")
-      ->check(CLI::PositiveNumber);
+      ->transform(positive_number());
   cmd->add_option("--top-k", options->top_k, "Sample among the K most likely tokens (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->transform(decimal_integer(0));
   cmd->add_option("--top-p", options->top_p, "Nucleus sampling: smallest set with probability >= P")
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--seed", options->seed, "Sampling seed");
+      ->transform(probability());
+  cmd->add_option("--seed", options->seed, "Sampling seed")->transform(unsigned_integer());
   cmd->add_flag("--greedy", options->greedy, "Always take the most likely token");
   cmd->add_flag("--json", options->json, R"(Print {"ids": [...], "text": "..."})");
   cmd->callback([options] {
     LoadedModel loaded = load_model_dir(options->model);
     const std::vector<int64_t> prompt = loaded.tokenizer->encode(options->prompt);
     KILN_CHECK(!prompt.empty(), "generate", "the prompt encodes to no tokens");
+    KILN_CHECK(static_cast<int64_t>(prompt.size()) <= loaded.model->config().block_size, "generate",
+               "the prompt has {} tokens, longer than the model's context of {}", prompt.size(),
+               loaded.model->config().block_size);
     infer::GenerationOptions gen;
     gen.max_new_tokens = options->max_new_tokens;
     gen.seed = options->seed;

@@ -3,11 +3,17 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "models/hf.h"
+#include "train/checkpoint.h"
 
 namespace kiln::cli {
 
-LoadedModel load_model_dir(const std::filesystem::path& dir) {
-  KILN_CHECK(std::filesystem::is_directory(dir), "model", "{} is not a directory", dir.string());
+LoadedModel load_model_dir(const std::filesystem::path& given) {
+  KILN_CHECK(std::filesystem::is_directory(given), "model", "{} is not a directory",
+             given.string());
+  // A training run's out_dir stands for its newest checkpoint.
+  const bool is_run = !std::filesystem::exists(given / "config.json") &&
+                      std::filesystem::is_directory(given / "checkpoints");
+  const std::filesystem::path dir = is_run ? train::latest_checkpoint(given) : given;
   LoadedModel loaded;
   loaded.model = models::load_gpt2(dir);
   loaded.tokenizer = load_tokenizer(dir);

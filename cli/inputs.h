@@ -16,7 +16,8 @@ struct LoadedModel {
   std::unique_ptr<Tokenizer> tokenizer;
 };
 
-// A Hugging Face style model directory; its tokenizer files must be there too.
+// A Hugging Face style model directory (its tokenizer files must be there too), or a training
+// run's out_dir, meaning its newest checkpoint.
 LoadedModel load_model_dir(const std::filesystem::path& dir);
 
 // --text or --file (exactly one); the file is read whole.

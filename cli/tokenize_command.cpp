@@ -5,8 +5,27 @@
 
 #include "cli/commands.h"
 #include "cli/inputs.h"
+#include "text/utf8.h"
 
 namespace kiln::cli {
+namespace {
+
+// A token's bytes for the table, JSON-quoted; bytes that are not valid UTF-8 on their own (a
+// token that ends inside a character) are written \xNN rather than all becoming U+FFFD.
+std::string shown_token(std::string_view bytes) {
+  std::string out;
+  while (!bytes.empty()) {
+    const size_t valid = utf8::find_invalid(bytes).value_or(bytes.size());
+    const std::string escaped = nlohmann::json(std::string(bytes.substr(0, valid))).dump();
+    out += escaped.substr(1, escaped.size() - 2);
+    if (valid == bytes.size()) break;
+    out += fmt::format("\\x{:02X}", static_cast<unsigned char>(bytes[valid]));
+    bytes.remove_prefix(valid + 1);
+  }
+  return "\"" + out + "\"";
+}
+
+}  // namespace
 
 void add_tokenize_command(CLI::App& app) {
   struct Options {
@@ -33,11 +52,8 @@ void add_tokenize_command(CLI::App& app) {
       return;
     }
     fmt::print("{:>8}  {:>8}  {}\n", "position", "id", "token");
-    for (size_t i = 0; i < ids.size(); ++i) {
-      const nlohmann::json shown = tokenizer->decode({ids[i]});
-      fmt::print("{:>8}  {:>8}  {}\n", i, ids[i],
-                 shown.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    }
+    for (size_t i = 0; i < ids.size(); ++i)
+      fmt::print("{:>8}  {:>8}  {}\n", i, ids[i], shown_token(tokenizer->decode({ids[i]})));
     fmt::print("{} tokens, {} bytes\n", ids.size(), input.size());
   });
 }

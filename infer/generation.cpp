@@ -48,16 +48,14 @@ void generate_batch(models::GPT& model, const std::vector<size_t>& members,
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
     const size_t length = sequences[0].size();
     Tensor logits;
-    if (!cache) {
+    if (!cache || length > static_cast<size_t>(block)) {
+      // Past the context, positions shift every step and cached keys would be at the wrong
+      // positions: recompute the newest block_size tokens, as the uncached path does.
       const size_t from =
           length > static_cast<size_t>(block) ? length - static_cast<size_t>(block) : 0;
       logits = model.forward(ids_tensor(sequences, from, device));
-    } else if (step == 0 || cache->length() >= block) {
-      // Prefill, or rebuild after the context filled up.
-      cache->clear();
-      const size_t keep = static_cast<size_t>(step == 0 ? block : block - 1);
-      const size_t from = length > keep ? length - keep : 0;
-      logits = model.forward(ids_tensor(sequences, from, device), &*cache);
+    } else if (step == 0) {
+      logits = model.forward(ids_tensor(sequences, 0, device), &*cache);
     } else {
       logits = model.forward(ids_tensor(sequences, length - 1, device), &*cache);
     }

@@ -24,8 +24,9 @@ using TokenCallback = std::function<void(size_t, int64_t)>;
 
 // Continues each prompt; returns the new ids of each (EOS included when produced). Prompts of
 // equal length run as one batch (the attention kernel has no padding mask, so prompts of
-// different lengths run in separate batches). When a sequence reaches the model's context
-// length, the oldest tokens are dropped (the cache is rebuilt from the newest block_size - 1).
+// different lengths run in separate batches). Once a sequence is longer than the model's
+// context, each step recomputes the newest block_size tokens (learned absolute positions shift,
+// so cached keys cannot be reused); cached and uncached generation give the same tokens.
 // Sampling uses one generator per prompt, seeded from `seed` and the prompt's index, so a
 // prompt's continuation does not depend on what it is batched with.
 std::vector<std::vector<int64_t>> generate(models::GPT& model,

@@ -91,12 +91,15 @@ TEST(Generation, SameSeedSameTextAndEosStops) {
   EXPECT_EQ(stopped[0].back(), a[0][2]);
 }
 
-TEST(Generation, RunsPastTheContextByDroppingOldTokens) {
+TEST(Generation, RunsPastTheContextWithOrWithoutTheCache) {
   auto model = fixture_model();  // block_size 24
   GenerationOptions o;
   o.max_new_tokens = 40;
-  o.sampling.greedy = true;
-  EXPECT_EQ(generate(*model, {{1, 2, 3}}, o)[0].size(), 40u);
+  o.seed = 4;
+  const auto cached = generate(*model, {{1, 2, 3}}, o);
+  EXPECT_EQ(cached[0].size(), 40u);
+  o.use_cache = false;
+  EXPECT_EQ(cached, generate(*model, {{1, 2, 3}}, o));
 }
 
 TEST(Generation, BadPromptsAreErrors) {
@@ -104,7 +107,7 @@ TEST(Generation, BadPromptsAreErrors) {
   GenerationOptions o;
   EXPECT_THROW(generate(*model, {{}}, o), Error);
   EXPECT_THROW(generate(*model, {std::vector<int64_t>(25, 1)}, o), Error);
-  EXPECT_THROW(generate(*model, {{1, 67}}, o), Error);
+  EXPECT_THROW(generate(*model, {{1, 577}}, o), Error);
 }
 
 TEST(Perplexity, MatchesTransformersLoss) {
@@ -120,7 +123,7 @@ TEST(Perplexity, MatchesTransformersLoss) {
 TEST(Perplexity, SlidingWindowScoresEachTokenOnceWithMaximalContext) {
   auto model = fixture_model();  // block_size 24
   std::vector<int64_t> ids;
-  for (int i = 0; i < 60; ++i) ids.push_back((i * 7 + 3) % 67);
+  for (int i = 0; i < 60; ++i) ids.push_back((i * 7 + 3) % 577);
   // stride 1: every token t >= 24 is scored with exactly the 24 tokens before it.
   const LossResult r = evaluate_loss(*model, ids, 1);
   double total = 0;
@@ -132,7 +135,7 @@ TEST(Perplexity, SlidingWindowScoresEachTokenOnceWithMaximalContext) {
                                          ids.begin() + static_cast<long>(t));
       const int64_t n = static_cast<int64_t>(context.size());
       const Tensor logits = model->forward(from_vector(context, {1, n}));
-      const Tensor last = slice(logits.reshape({n, 67}), 0, n - 1, n);
+      const Tensor last = slice(logits.reshape({n, 577}), 0, n - 1, n);
       total += cross_entropy(last, from_vector<int64_t>({ids[t]}, {1})).item();
     }
   }

@@ -58,7 +58,7 @@ TEST(HuggingFace, TransformersModelGivesTransformersLogits) {
 
 TEST(HuggingFace, ConfigIsRead) {
   const models::GPTConfig c = models::read_gpt2_config(kFixture);
-  EXPECT_EQ(c.vocab_size, 67);
+  EXPECT_EQ(c.vocab_size, 577);
   EXPECT_EQ(c.block_size, 24);
   EXPECT_EQ(c.n_embd, 16);
   EXPECT_EQ(c.n_layer, 2);
@@ -132,7 +132,7 @@ TEST(HuggingFace, CorruptConfigIsNamed) {
 TEST(HuggingFace, ConfigThatDisagreesWithTheWeightsIsNamed) {
   const fs::path dir = copy_fixture("wider");
   nlohmann::json config = nlohmann::json::parse(std::ifstream(dir / "config.json"));
-  config["vocab_size"] = 70;
+  config["vocab_size"] = 580;
   std::ofstream(dir / "config.json") << config.dump();
   expect_error_mentioning(dir, "wte.weight");
 }

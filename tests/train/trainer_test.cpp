@@ -1,0 +1,162 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/file_io.h"
+#include "models/hf.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+namespace kiln::train {
+namespace {
+namespace fs = std::filesystem;
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::path(::testing::TempDir()) / ("kiln_trainer_" + name);
+  fs::remove_all(dir);
+  return dir;
+}
+
+// A run small enough for a unit test, with dropout on so resuming must restore its RNG.
+TrainConfig tiny_run(const fs::path& out_dir) {
+  TrainConfig c;
+  c.data = "synthetic:addition:2";
+  c.n_layer = 1;
+  c.n_head = 2;
+  c.n_embd = 32;
+  c.block_size = 16;
+  c.batch_size = 8;
+  c.max_steps = 12;
+  c.warmup_steps = 2;
+  c.dropout = 0.1;
+  c.eval_interval = 0;
+  c.eval_examples = 0;
+  c.ckpt_interval = 6;
+  c.keep_checkpoints = 5;
+  c.log_interval = 100;
+  c.out_dir = out_dir.string();
+  return c;
+}
+
+std::vector<nlohmann::json> step_records(const fs::path& out_dir) {
+  std::vector<nlohmann::json> records;
+  std::ifstream in(out_dir / "metrics.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto record = nlohmann::json::parse(line);
+    if (!record.contains("type")) records.push_back(record);
+  }
+  return records;
+}
+
+TEST(Trainer, ResumedRunReproducesTheUninterruptedLossCurve) {
+  const fs::path whole = fresh_dir("whole"), parts = fresh_dir("parts");
+  run_training(tiny_run(whole), std::nullopt, {});
+  run_training(tiny_run(parts), std::nullopt, {});
+  // Lose the last checkpoint, as a crash after step 6 would, and continue.
+  fs::remove_all(parts / "checkpoints" / "step_00000012");
+  const TrainSummary resumed = run_training(TrainConfig{}, parts, {});
+  EXPECT_EQ(resumed.steps, 12);
+  const auto a = step_records(whole), b = step_records(parts);
+  ASSERT_EQ(a.size(), 12u);
+  ASSERT_EQ(b.size(), 12u) << "metrics of the re-run steps must replace the old ones";
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i]["step"], b[i]["step"]);
+    EXPECT_EQ(a[i]["loss"].get<double>(), b[i]["loss"].get<double>()) << "step " << i + 1;
+    EXPECT_EQ(a[i]["grad_norm"].get<double>(), b[i]["grad_norm"].get<double>()) << "step " << i + 1;
+  }
+  EXPECT_EQ(read_text_file(whole / "checkpoints/step_00000012/model.safetensors", "test"),
+            read_text_file(parts / "checkpoints/step_00000012/model.safetensors", "test"));
+}
+
+TEST(Trainer, OverridesApplyOnResume) {
+  const fs::path dir = fresh_dir("extend");
+  run_training(tiny_run(dir), std::nullopt, {});
+  const TrainSummary more = run_training(TrainConfig{}, dir, {"max_steps=15"});
+  EXPECT_EQ(more.steps, 15);
+  EXPECT_EQ(step_records(dir).size(), 15u);
+}
+
+TEST(Trainer, CheckpointsAreHuggingFaceModelsAndOnlyTheNewestAreKept) {
+  const fs::path dir = fresh_dir("keep");
+  TrainConfig c = tiny_run(dir);
+  c.ckpt_interval = 3;
+  c.keep_checkpoints = 2;
+  const TrainSummary s = run_training(c, std::nullopt, {});
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir / "checkpoints"))
+    names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"step_00000009", "step_00000012"}));
+  EXPECT_EQ(latest_checkpoint(dir), dir / "checkpoints" / "step_00000012");
+  EXPECT_EQ(s.checkpoint, dir / "checkpoints" / "step_00000012");
+  const auto model = models::load_gpt2(s.checkpoint);
+  EXPECT_EQ(model->config().n_embd, 32);
+  EXPECT_TRUE(fs::exists(s.checkpoint / "char_tokenizer.json"));
+  EXPECT_TRUE(fs::exists(s.checkpoint / "optimizer.safetensors"));
+}
+
+TEST(Trainer, GradientAccumulationMatchesOneLargeBatchInShape) {
+  const fs::path dir = fresh_dir("accum");
+  TrainConfig c = tiny_run(dir);
+  c.grad_accum = 2;
+  c.max_steps = 3;
+  c.dropout = 0.0;
+  const TrainSummary s = run_training(c, std::nullopt, {});
+  EXPECT_EQ(s.steps, 3);
+  EXPECT_TRUE(std::isfinite(s.last_loss));
+}
+
+TEST(Trainer, DivergenceStopsWithAClearMessageOrIsSkipped) {
+  const fs::path dir = fresh_dir("nan");
+  TrainConfig c = tiny_run(dir);
+  c.learning_rate = 1e30;
+  c.min_lr = 0;
+  c.grad_clip = 0;
+  c.dropout = 0;
+  try {
+    run_training(c, std::nullopt, {});
+    FAIL() << "expected the NaN guard to stop the run";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("nan_policy"), std::string::npos) << e.what();
+  }
+  c.nan_policy = "skip";
+  c.out_dir = fresh_dir("nan_skip").string();
+  EXPECT_EQ(run_training(c, std::nullopt, {}).steps, 12);
+}
+
+TEST(Trainer, TrainsOnATextFileWithACharTokenizer) {
+  const fs::path dir = fresh_dir("text");
+  fs::create_directories(dir);
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "the quick brown fox jumps over the lazy dog. ";
+  write_file_atomically(dir / "corpus.txt", text, "test");
+  TrainConfig c = tiny_run(dir / "run");
+  c.data = (dir / "corpus.txt").string();
+  c.max_steps = 150;
+  c.eval_interval = 150;
+  c.learning_rate = 5e-3;
+  const TrainSummary s = run_training(c, std::nullopt, {});
+  ASSERT_TRUE(s.val_loss.has_value());
+  // A repetitive text is learnt quickly: far below the uniform loss ln(28) = 3.3.
+  EXPECT_LT(s.last_loss, 0.5);
+  EXPECT_LT(*s.val_loss, 0.5);
+}
+
+TEST(Trainer, BadSettingsAreOneClearError) {
+  TrainConfig c = tiny_run(fresh_dir("bad"));
+  c.data = "/no/such/file.txt";
+  EXPECT_THROW(run_training(c, std::nullopt, {}), Error);
+  EXPECT_THROW(run_training(tiny_run(fresh_dir("bad2")), std::nullopt, {"n_embd=31"}), Error);
+  EXPECT_THROW(run_training(TrainConfig{}, fresh_dir("none"), {}), Error);  // nothing to resume
+  c = tiny_run(fresh_dir("bad3"));
+  c.dtype = "bf16";
+  c.device = "cpu";
+  EXPECT_THROW(run_training(c, std::nullopt, {}), Error);
+}
+
+}  // namespace
+}  // namespace kiln::train
