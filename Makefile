@@ -1,0 +1,47 @@
+# The README's commands. `make demo` and `make test` check the Debian packages first, then
+# configure and build with the CMake preset for this machine: `cuda` when a GPU is visible,
+# `cpu` otherwise (override with PRESET=cpu|cuda|asan). Extra configure flags: CMAKE_ARGS=...
+PRESET ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo cuda || echo cpu)
+JOBS ?= $(shell nproc)
+CMAKE_ARGS ?=
+BUILD_DIR := build/$(PRESET)
+FORMAT_DIRS := $(wildcard bench core course kernels tests models text train infer cli)
+# The builds CMake runs are sub-makes of this one: keep their output to the compiler's.
+MAKEFLAGS += --no-print-directory
+
+.PHONY: all deps configure build demo moons test bench format clean
+all: build
+
+deps:
+	@scripts/deps.sh
+
+configure: deps
+	cmake --preset $(PRESET) $(CMAKE_ARGS)
+
+build: configure
+	cmake --build --preset $(PRESET) -j $(JOBS)
+
+# The main job: a small GPT learns 3-digit addition (configs/demo.toml), then answers
+# held-out problems.
+demo: configure
+	cmake --build --preset $(PRESET) -j $(JOBS) --target kiln
+	$(BUILD_DIR)/bin/kiln train configs/demo.toml
+
+# The course's first experiment: an MLP on two moons.
+moons: configure
+	cmake --build --preset $(PRESET) -j $(JOBS) --target two_moons
+	$(BUILD_DIR)/bin/two_moons
+
+test: build
+	ctest --preset $(PRESET) --output-on-failure -j $(JOBS)
+
+bench: configure
+	cmake --build --preset $(PRESET) -j $(JOBS) --target kiln_bench_cpu
+	$(BUILD_DIR)/bin/kiln_bench_cpu
+
+format:
+	find $(FORMAT_DIRS) -type f \( -name '*.h' -o -name '*.cpp' -o -name '*.cuh' -o -name '*.cu' \) \
+	  -print0 | xargs -0 clang-format -i
+
+clean:
+	rm -rf build
