@@ -160,3 +160,48 @@ TEST(Trainer, BadSettingsAreOneClearError) {
 
 }  // namespace
 }  // namespace kiln::train
+
+namespace kiln::train {
+namespace {
+
+TEST(Trainer, CorruptCheckpointsAreRefusedAndHalfWrittenOnesIgnored) {
+  const fs::path dir = fresh_dir("corrupt");
+  run_training(tiny_run(dir), std::nullopt, {});
+  // A save interrupted before its rename leaves a temporary directory: never taken for a
+  // checkpoint.
+  fs::create_directories(dir / "checkpoints" / "step_00000099.tmp-1234");
+  EXPECT_EQ(latest_checkpoint(dir), dir / "checkpoints" / "step_00000012");
+  // A damaged newest checkpoint is refused with an error naming the file; the one before it
+  // is untouched.
+  fs::resize_file(dir / "checkpoints" / "step_00000012" / "model.safetensors", 100);
+  try {
+    run_training(TrainConfig{}, dir, {});
+    FAIL() << "expected the damaged checkpoint to be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.safetensors"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::exists(dir / "checkpoints" / "step_00000006" / "trainer_state.json"));
+  EXPECT_NO_THROW(read_checkpoint(dir / "checkpoints" / "step_00000006"));
+}
+
+TEST(Trainer, OverfitsOneBatchToNearZeroLoss) {
+  const fs::path dir = fresh_dir("overfit");
+  fs::create_directories(dir);
+  // Exactly one window: every step sees the same batch.
+  write_file_atomically(dir / "tiny.txt", "hello kiln, learn me by heart!", "test");
+  TrainConfig c = tiny_run(dir / "run");
+  c.data = (dir / "tiny.txt").string();
+  c.val_fraction = 0;
+  c.block_size = 29;
+  c.batch_size = 1;
+  c.dropout = 0;
+  c.n_embd = 64;
+  c.max_steps = 100;
+  c.warmup_steps = 10;
+  c.learning_rate = 1e-2;
+  c.weight_decay = 0;
+  EXPECT_LT(run_training(c, std::nullopt, {}).last_loss, 0.05);
+}
+
+}  // namespace
+}  // namespace kiln::train
