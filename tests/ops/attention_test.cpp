@@ -157,15 +157,6 @@ TEST(Attention, FullyMaskedQueriesGiveZeros) {
   for (size_t i = 0; i < 24; ++i) EXPECT_EQ(g[i], 0.0) << i;
 }
 
-void expect_error(const std::function<void()>& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "expected kiln::Error containing '" << fragment << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
-
 TEST(Attention, BadShapesNameTheOp) {
   const std::string op = "[scaled_dot_product_attention] ";
   expect_error(

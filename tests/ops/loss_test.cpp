@@ -122,15 +122,6 @@ TEST(Loss, LargeLogitsDoNotOverflow) {
   EXPECT_NEAR(cross_entropy(logits, targets).item(), 1000.0, 1e-3);
 }
 
-void expect_error(const std::function<void()>& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "expected kiln::Error containing '" << fragment << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
-
 TEST(Loss, BadTargetsNameTheValue) {
   const Tensor logits = zeros({3, 5});
   expect_error(

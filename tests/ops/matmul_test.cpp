@@ -268,15 +268,6 @@ TEST(Matmul, EmptyInnerDimGivesZeros) {
   for (const double v : values(with_bias)) EXPECT_EQ(v, 1.5);
 }
 
-void expect_error(const std::function<void()>& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "expected kiln::Error containing '" << fragment << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
-
 TEST(Matmul, BadShapesNameTheOp) {
   expect_error([] { matmul(zeros({2, 3}), zeros({4, 5})); }, "[matmul]");
   expect_error([] { matmul(zeros({2, 3}), zeros({4, 5})); }, "inner dims 3 and 4");

@@ -166,15 +166,6 @@ TEST(Norm, ConstantRowsAreFinite) {
     EXPECT_EQ(v, 0.0);
 }
 
-void expect_error(const std::function<void()>& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "expected kiln::Error containing '" << fragment << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
-
 TEST(Norm, BadParametersNameTheOp) {
   expect_error(
       [] {

@@ -160,6 +160,16 @@ std::string case_name(const ::testing::TestParamInfo<OpCase>& info) { return inf
 
 void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }
 
+void expect_error(const std::function<void()>& f, const std::string& fragment) {
+  try {
+    f();
+    ADD_FAILURE() << "expected kiln::Error containing '" << fragment << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+
 TEST_P(OpHarness, ForwardF64MatchesReference) {
   const OpCase& c = GetParam();
   const std::vector<RefTensor> refs = random_refs(c);

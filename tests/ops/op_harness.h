@@ -87,6 +87,9 @@ struct OpCase {
 double relative_error(const std::vector<double>& a, const std::vector<double>& b);
 
 std::string case_name(const ::testing::TestParamInfo<OpCase>& info);
+// Expects f() to throw kiln::Error whose message contains `fragment`.
+void expect_error(const std::function<void()>& f, const std::string& fragment);
+
 // GoogleTest prints a failing parameter with this: the case's name, not its bytes.
 void PrintTo(const OpCase& c, std::ostream* os);
 
