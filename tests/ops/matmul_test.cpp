@@ -295,3 +295,34 @@ TEST(Matmul, BadShapesNameTheOp) {
 
 }  // namespace
 }  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+// A single row goes through BLAS's matrix-vector product: check every transpose combination,
+// with the transposed operands as views whose strides the kernel must honour.
+TEST(Matmul, SingleRowProductsMatchTheDefinition) {
+  Generator gen(77);
+  const int64_t k = 37, n = 23;
+  for (const bool trans_a : {false, true})
+    for (const bool trans_b : {false, true}) {
+      const Tensor a_store =
+          rand(trans_a ? Shape{k, 3} : Shape{1, k}, TensorOptions{DType::f64}, &gen);
+      const Tensor a = trans_a ? slice(a_store, 1, 1, 2) : a_store;  // [k, 1] with stride 3
+      const Tensor b = rand(trans_b ? Shape{n, k} : Shape{k, n}, TensorOptions{DType::f64}, &gen);
+      const std::vector<double> out = matmul(a, b, trans_a, trans_b).to_vector<double>();
+      const std::vector<double> av = a.contiguous().to_vector<double>(), bv = b.to_vector<double>();
+      ASSERT_EQ(out.size(), static_cast<size_t>(n));
+      for (int64_t j = 0; j < n; ++j) {
+        double expected = 0;
+        for (int64_t i = 0; i < k; ++i)
+          expected +=
+              av[static_cast<size_t>(i)] * bv[static_cast<size_t>(trans_b ? j * k + i : i * n + j)];
+        EXPECT_NEAR(out[static_cast<size_t>(j)], expected, 1e-12)
+            << trans_a << trans_b << " col " << j;
+      }
+    }
+}
+
+}  // namespace
+}  // namespace kiln::testing
