@@ -102,7 +102,12 @@ class SortTask final : public SyntheticTask {
 };
 
 constexpr const char* kValidSpecs =
-    "synthetic:addition[:digits 2-9] (default 3), synthetic:sort[:length 4-12] (default 6)";
+    "synthetic:addition[:digits 2-9] (default 2), synthetic:sort[:length 4-12] (default 6)";
+
+void check_batch_shape(int64_t batch, int64_t block) {
+  KILN_CHECK(batch >= 1 && block >= 1, kOp,
+             "batch and block must be >= 1, got batch {} and block {}", batch, block);
+}
 
 int64_t parse_size(std::string_view spec, std::string_view text, int64_t low, int64_t high) {
   int64_t value = 0;
@@ -192,20 +197,21 @@ std::vector<int64_t> SyntheticTask::training_tokens(int64_t count, uint64_t seed
   return tokens;
 }
 
-std::pair<Tensor, Tensor> SyntheticTask::sample_batch(int64_t batch, int64_t block,
-                                                      Generator& gen) const {
-  KILN_CHECK(batch >= 1 && block >= 1, kOp,
-             "sample_batch: batch and block must be >= 1, got batch {} and block {}", batch, block);
+int64_t SyntheticTask::problems_per_row(int64_t block) const {
+  return (block + 1 + problem_length() - 1) / problem_length();
+}
+
+std::pair<Tensor, Tensor> SyntheticTask::pack_rows(
+    int64_t batch, int64_t block, const std::function<std::string()>& next_text) const {
   const int64_t length = problem_length();
-  const int64_t per_row = (block + 1 + length - 1) / length;
   std::vector<int64_t> inputs, targets;
   inputs.reserve(static_cast<size_t>(batch * block));
   targets.reserve(static_cast<size_t>(batch * block));
   std::vector<int64_t> row;
   for (int64_t b = 0; b < batch; ++b) {
     row.clear();
-    for (int64_t p = 0; p < per_row; ++p) {
-      const std::vector<int64_t> ids = tokenizer_.encode(sample_text(gen));
+    for (int64_t p = 0; p < problems_per_row(block); ++p) {
+      const std::vector<int64_t> ids = tokenizer_.encode(next_text());
       row.insert(row.end(), ids.begin(), ids.end());
     }
     for (int64_t t = 0; t < block; ++t) {
@@ -215,6 +221,22 @@ std::pair<Tensor, Tensor> SyntheticTask::sample_batch(int64_t batch, int64_t blo
     }
   }
   return {from_vector(inputs, {batch, block}), from_vector(targets, {batch, block})};
+}
+
+std::pair<Tensor, Tensor> SyntheticTask::sample_batch(int64_t batch, int64_t block,
+                                                      Generator& gen) const {
+  check_batch_shape(batch, block);
+  return pack_rows(batch, block, [&] { return sample_text(gen); });
+}
+
+std::pair<Tensor, Tensor> SyntheticTask::held_out_batch(int64_t batch, int64_t block) const {
+  check_batch_shape(batch, block);
+  const std::vector<Example> examples = held_out(batch * problems_per_row(block));
+  size_t next = 0;
+  return pack_rows(batch, block, [&] {
+    const Example& e = examples[next++];
+    return e.prompt + e.answer + "\n";
+  });
 }
 
 std::unique_ptr<SyntheticTask> make_synthetic_task(std::string_view spec) {
@@ -228,7 +250,7 @@ std::unique_ptr<SyntheticTask> make_synthetic_task(std::string_view spec) {
   const bool sized = colon != std::string_view::npos;
   const std::string_view size = sized ? rest.substr(colon + 1) : "";
   if (task == "addition")
-    return std::make_unique<AdditionTask>(sized ? parse_size(spec, size, 2, 9) : 3);
+    return std::make_unique<AdditionTask>(sized ? parse_size(spec, size, 2, 9) : 2);
   if (task == "sort") return std::make_unique<SortTask>(sized ? parse_size(spec, size, 4, 12) : 6);
   fail(kOp, "unknown task '{}'; valid tasks: {}", spec, kValidSpecs);
 }

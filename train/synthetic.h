@@ -9,6 +9,7 @@
 // Every problem of a task has the same length, so rows of a batch start and end at the same
 // positions and evaluation runs every prompt in one generation batch. See docs/synthetic.md.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,6 +56,9 @@ class SyntheticTask {
   // same tokens shifted by one, with every target that is a prompt character set to -100
   // (cross_entropy's ignore_index): the loss counts only what can be predicted, the answers.
   std::pair<Tensor, Tensor> sample_batch(int64_t batch, int64_t block, Generator& gen) const;
+  // The same layout filled with the first held-out problems, in held_out() order: a fixed
+  // validation batch whose loss, like the training loss, counts only the answers.
+  std::pair<Tensor, Tensor> held_out_batch(int64_t batch, int64_t block) const;
 
  protected:
   SyntheticTask(CharTokenizer tokenizer, int64_t prompt_length, int64_t answer_length);
@@ -65,6 +69,11 @@ class SyntheticTask {
 
  private:
   bool is_held_out(uint64_t index) const;
+  // Rows of `block` + 1 tokens made of whole problems from `next_text`, cut into inputs and
+  // masked targets.
+  std::pair<Tensor, Tensor> pack_rows(int64_t batch, int64_t block,
+                                      const std::function<std::string()>& next_text) const;
+  int64_t problems_per_row(int64_t block) const;
   uint64_t draw_training_index(Generator& gen) const;
 
   CharTokenizer tokenizer_;
@@ -73,7 +82,7 @@ class SyntheticTask {
 };
 
 // Parses a task spec:
-//   synthetic:addition[:D]  a+b with two D-digit operands (default 3, 2..9), zero-padded;
+//   synthetic:addition[:D]  a+b with two D-digit operands (default 2, 2..9), zero-padded;
 //                           the answer is the D+1-digit sum written in reverse, least
 //                           significant digit first: "053+471=4250" is 53 + 471 = 524.
 //   synthetic:sort[:N]      N digits (default 6, 4..12) and the same digits in increasing

@@ -79,8 +79,8 @@ TEST(SyntheticTask, ProblemsAreCorrectAndTheTokenizerCoversThemExactly) {
 }
 
 TEST(SyntheticTask, AdditionFormatIsTheReversedPaddedSum) {
-  const auto task = make_synthetic_task("synthetic:addition");
-  EXPECT_EQ(task->name(), "synthetic:addition:3");
+  EXPECT_EQ(make_synthetic_task("synthetic:addition")->name(), "synthetic:addition:2");
+  const auto task = make_synthetic_task("synthetic:addition:3");
   EXPECT_EQ(task->prompt_length(), 8);  // "053+471="
   EXPECT_EQ(task->answer_length(), 4);  // "4250": 524 reversed
   EXPECT_EQ(expected_answer("053+471=", true), "4250");
@@ -197,6 +197,38 @@ TEST(SyntheticTask, BatchesScoreOnlyAnswersAndStartAtProblems) {
   }
   EXPECT_THROW(task->sample_batch(0, 12, gen), Error);
   EXPECT_THROW(task->sample_batch(2, 0, gen), Error);
+}
+
+TEST(SyntheticTask, HeldOutBatchLaysOutTheHeldOutProblemsInOrder) {
+  const auto task = make_synthetic_task("synthetic:sort:6");
+  const int64_t length = task->problem_length();  // 14
+  const int64_t block = length + 3;               // two problems per row
+  const auto [x, y] = task->held_out_batch(5, block);
+  ASSERT_EQ(x.shape(), (Shape{5, block}));
+  const std::vector<Example> held = task->held_out(10);
+  const std::vector<int64_t> xs = x.to_vector<int64_t>(), ys = y.to_vector<int64_t>();
+  for (int64_t row = 0; row < 5; ++row) {
+    const std::string text = task->tokenizer().decode(
+        std::vector<int64_t>(xs.begin() + row * block, xs.begin() + (row + 1) * block));
+    const Example& first = held[static_cast<size_t>(2 * row)];
+    const Example& second = held[static_cast<size_t>(2 * row + 1)];
+    EXPECT_EQ(text, (first.prompt + first.answer + "\n" + second.prompt).substr(0, block));
+    // The targets inside the first problem: its answer and '\n' after the prompt, nothing
+    // before.
+    const std::vector<int64_t> row_targets(ys.begin() + row * block,
+                                           ys.begin() + row * block + length - 1);
+    const std::vector<int64_t> answer = task->tokenizer().encode(first.answer + "\n");
+    for (int64_t t = 0; t + 1 < length; ++t) {
+      const int64_t expected = t + 1 < task->prompt_length()
+                                   ? -100
+                                   : answer[static_cast<size_t>(t + 1 - task->prompt_length())];
+      EXPECT_EQ(row_targets[static_cast<size_t>(t)], expected)
+          << "row " << row << " position " << t;
+    }
+  }
+  const auto again = task->held_out_batch(5, block);
+  EXPECT_EQ(again.first.to_vector<int64_t>(), xs);
+  EXPECT_THROW(task->held_out_batch(0, block), Error);
 }
 
 TEST(SyntheticTask, SpecErrorsListTheValidTasks) {
