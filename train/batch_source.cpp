@@ -44,6 +44,18 @@ class TaskSource final : public BatchSource {
   Generator gen_;
 };
 
+// The same batch every time: a fixed validation set.
+class FixedSource final : public BatchSource {
+ public:
+  explicit FixedSource(std::pair<Tensor, Tensor> batch) : batch_(std::move(batch)) {}
+  std::pair<Tensor, Tensor> next() override { return batch_; }
+  nlohmann::json state() const override { return nlohmann::json::object(); }
+  void set_state(const nlohmann::json&) override {}
+
+ private:
+  std::pair<Tensor, Tensor> batch_;
+};
+
 DataLoaderOptions loader_options(const TrainConfig& c, bool random) {
   DataLoaderOptions o;
   o.block_size = c.block_size;
@@ -67,13 +79,9 @@ TrainingData open_training_data(const TrainConfig& c) {
     data.task = make_synthetic_task(c.data);
     data.tokenizer = std::shared_ptr<const Tokenizer>(data.task, &data.task->tokenizer());
     data.train = std::make_unique<TaskSource>(data.task, c.batch_size, c.block_size, c.seed);
-    // Validation: the held-out problems as a plain stream (accuracy is the task's real score).
-    std::string text;
-    for (const Example& e : data.task->held_out(std::max<int64_t>(c.eval_examples, 64)))
-      text += e.prompt + e.answer + "\n";
-    const std::vector<int64_t> tokens = data.tokenizer->encode(text);
-    data.make_validation = [tokens, o = loader_options(c, false)] {
-      return std::make_unique<LoaderSource>(std::make_unique<TokenDataLoader>(tokens, o));
+    // Validation: a fixed batch of held-out problems, scored on the answers like training.
+    data.make_validation = [task = data.task, batch = c.batch_size, block = c.block_size] {
+      return std::make_unique<FixedSource>(task->held_out_batch(batch, block));
     };
     return data;
   }
