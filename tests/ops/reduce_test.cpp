@@ -202,16 +202,6 @@ std::vector<OpCase> reduce_cases() {
 
 KILN_OP_CASES(Reduce, reduce_cases());
 
-template <typename F>
-void expect_error(F&& f, const std::string& op) {
-  try {
-    f();
-    ADD_FAILURE() << "expected a kiln::Error naming [" << op << "]";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("[" + op + "]"), std::string::npos) << e.what();
-  }
-}
-
 TEST(Reduce, ArgmaxTiesPickTheFirstIndex) {
   const Tensor x = from_vector<float>({1, 3, 3, 2, 3}, {5});
   EXPECT_EQ(argmax(x, 0).item(), 1.0);
@@ -280,8 +270,8 @@ TEST(Reduce, EmptyGroups) {
   EXPECT_EQ(sum(x, {1}).to_vector<double>(), (std::vector<double>{0, 0, 0}));
   EXPECT_TRUE(std::isnan(mean(x, {1}).to_vector<double>()[0]));
   EXPECT_EQ(max(x, {0}).shape(), (Shape{0}));
-  expect_error([&] { max(x, {1}); }, "max");
-  expect_error([&] { argmax(x, 1); }, "argmax");
+  expect_error([&] { max(x, {1}); }, "[max]");
+  expect_error([&] { argmax(x, 1); }, "[argmax]");
 }
 
 TEST(Reduce, SumOfManyF32ValuesIsAccurate) {
@@ -335,14 +325,14 @@ TEST(Reduce, SumToGradientBroadcastsBack) {
 
 TEST(Reduce, BadArgumentsNameTheOp) {
   const Tensor x = zeros({2, 3});
-  expect_error([&] { sum(x, {2}); }, "sum");
-  expect_error([&] { mean(x, {-3}); }, "mean");
-  expect_error([&] { max(x, {0, -2}); }, "max");
-  expect_error([&] { argmax(x, 5); }, "argmax");
-  expect_error([&] { sum(zeros({3}, TensorOptions{DType::i64})); }, "sum");
-  expect_error([&] { sum_to(x, {4}); }, "sum_to");
-  expect_error([&] { sum_to(x, {2, 2}); }, "sum_to");
-  expect_error([&] { sum_to(x, {1, 2, 3}); }, "sum_to");
+  expect_error([&] { sum(x, {2}); }, "[sum]");
+  expect_error([&] { mean(x, {-3}); }, "[mean]");
+  expect_error([&] { max(x, {0, -2}); }, "[max]");
+  expect_error([&] { argmax(x, 5); }, "[argmax]");
+  expect_error([&] { sum(zeros({3}, TensorOptions{DType::i64})); }, "[sum]");
+  expect_error([&] { sum_to(x, {4}); }, "[sum_to]");
+  expect_error([&] { sum_to(x, {2, 2}); }, "[sum_to]");
+  expect_error([&] { sum_to(x, {1, 2, 3}); }, "[sum_to]");
 }
 
 }  // namespace
