@@ -36,6 +36,19 @@ decltype(auto) visit_float(DType dtype, std::string_view op, F&& f) {
   }
 }
 
+// The types CUDA kernels take for floating tensors: f32, and bf16/f16 stored in 16 bits and
+// computed in f32 inside the kernels. f64 stays on the CPU (gradient checks).
+template <typename F>
+decltype(auto) visit_cuda_float(DType dtype, std::string_view op, F&& f) {
+  switch (dtype) {
+    case DType::f32: return f(float{});
+    case DType::bf16: return f(bf16{});
+    case DType::f16: return f(f16{});
+    default:
+      fail(op, "dtype {} is not supported on CUDA, expected f32, bf16 or f16", dtype_name(dtype));
+  }
+}
+
 // Index tensors (embedding ids, targets, gather indices): i32 or i64.
 template <typename F>
 decltype(auto) visit_index(DType dtype, std::string_view op, F&& f) {

@@ -49,6 +49,12 @@ int device_count() {
 
 cudaStream_t stream(int device) { return state(device).stream; }
 
+cudaStream_t launch_stream(int device) {
+  DeviceState& s = state(device);
+  CUDA_CHECK(cudaSetDevice(device));
+  return s.stream;
+}
+
 void* allocate(size_t nbytes, int device) {
   DeviceState& s = state(device);
   CUDA_CHECK(cudaSetDevice(device));

@@ -11,6 +11,9 @@ namespace kiln::cuda {
 int device_count();
 // The compute stream of `device` (created on first use; all kiln work on a device is ordered on it).
 cudaStream_t stream(int device);
+// Makes `device` current and returns its stream: what every kernel launch site calls, so that
+// work for cuda:1 never lands on cuda:0.
+cudaStream_t launch_stream(int device);
 // Allocates from the device's pool, ordered on its stream. Out of memory is a kiln::Error that
 // names the requested size and the free memory.
 void* allocate(size_t nbytes, int device);
