@@ -4,7 +4,7 @@
 # half-equipped. `make demo`, `make test` and `make bench` run it first.
 set -euo pipefail
 
-packages=(cmake g++ libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libopenblas-dev
+packages=(cmake g++ libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libopenblas-openmp-dev
           libgtest-dev libgmock-dev libbenchmark-dev libpcre2-dev libtomlplusplus-dev
           python3-matplotlib)
 
