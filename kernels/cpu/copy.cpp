@@ -1,36 +1,86 @@
 #include "kernels/copy.h"
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
 #include "kernels/cpu/convert.h"
+#include "kernels/cpu/layout_cursor.h"
 
 namespace kiln::kernels::cpu {
+
+namespace {
+
+// Below this many elements a copy or fill runs on the calling thread.
+constexpr int64_t kParallelThreshold = 1 << 16;
+
+// body(begin, end) over [0, n), split into one range per thread when n is large.
+template <typename F>
+void for_ranges(int64_t n, F body) {
+  if (n <= kParallelThreshold) {
+    body(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int64_t threads = omp_get_num_threads();
+    const int64_t t = omp_get_thread_num();
+    body(n * t / threads, n * (t + 1) / threads);
+  }
+}
+
+template <typename Src, typename Dst>
+void copy_run(const Src* src, int64_t src_stride, Dst* dst, int64_t dst_stride, int64_t k) {
+  if (src_stride == 1 && dst_stride == 1) {
+    for (int64_t j = 0; j < k; ++j) dst[j] = convert<Dst>(src[j]);
+  } else {
+    for (int64_t j = 0; j < k; ++j) dst[j * dst_stride] = convert<Dst>(src[j * src_stride]);
+  }
+}
+
+}  // namespace
 
 template <typename Src, typename Dst>
 void copy_strided(const Src* src, const StridedLayout& src_layout, Dst* dst,
                   const StridedLayout& dst_layout, int64_t n) {
-  const bool src_contiguous = src_layout.is_contiguous();
-  const bool dst_contiguous = dst_layout.is_contiguous();
+  if (n == 0) return;  // an empty shape has a 0 extent, which a cursor cannot divide by
   if constexpr (std::is_same_v<Src, Dst>) {
-    if (src_contiguous && dst_contiguous) {
+    if (src_layout.is_contiguous() && dst_layout.is_contiguous()) {
       std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(Src));
       return;
     }
   }
-#pragma omp parallel for if (n > (1 << 16)) schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t s = src_contiguous ? i : src_layout.offset_of(i);
-    const int64_t d = dst_contiguous ? i : dst_layout.offset_of(i);
-    dst[d] = convert<Dst>(src[s]);
-  }
+  // The two layouts describe the same row-major order, possibly with differently merged dims,
+  // so each range advances both cursors by the shorter of their current runs.
+  for_ranges(n, [&](int64_t begin, int64_t end) {
+    LayoutCursor s(src_layout, begin);
+    LayoutCursor d(dst_layout, begin);
+    for (int64_t i = begin; i < end;) {
+      const int64_t k = std::min({s.run(), d.run(), end - i});
+      copy_run(src + s.offset(), s.inner_stride(), dst + d.offset(), d.inner_stride(), k);
+      s.advance(k);
+      d.advance(k);
+      i += k;
+    }
+  });
 }
 
 template <typename T>
 void fill(T* dst, const StridedLayout& layout, T value, int64_t n) {
-  const bool contiguous = layout.is_contiguous();
-#pragma omp parallel for if (n > (1 << 16)) schedule(static)
-  for (int64_t i = 0; i < n; ++i) dst[contiguous ? i : layout.offset_of(i)] = value;
+  if (n == 0) return;
+  for_ranges(n, [&](int64_t begin, int64_t end) {
+    LayoutCursor d(layout, begin);
+    for (int64_t i = begin; i < end;) {
+      const int64_t k = std::min(d.run(), end - i);
+      T* out = dst + d.offset();
+      const int64_t stride = d.inner_stride();
+      for (int64_t j = 0; j < k; ++j) out[j * stride] = value;
+      d.advance(k);
+      i += k;
+    }
+  });
 }
 
 #define KILN_FOR_EACH_ELEMENT_TYPE(X, ...) \
@@ -43,8 +93,8 @@ void fill(T* dst, const StridedLayout& layout, T value, int64_t n) {
   X(uint8_t, __VA_ARGS__)                  \
   X(bool, __VA_ARGS__)
 
-#define KILN_INSTANTIATE_COPY(Dst, Src)                                                    \
-  template void copy_strided<Src, Dst>(const Src*, const StridedLayout&, Dst*,             \
+#define KILN_INSTANTIATE_COPY(Dst, Src)                                        \
+  template void copy_strided<Src, Dst>(const Src*, const StridedLayout&, Dst*, \
                                        const StridedLayout&, int64_t);
 // A macro cannot expand itself, so the inner loop over destination types is spelled out.
 #define KILN_INSTANTIATE_COPY_FROM(Src, _) \

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "core/ops/elementwise.h"
+#include "core/ops/shape.h"
 #include "core/tensor.h"
 
 namespace kiln {
@@ -73,6 +74,36 @@ TEST(Tensor, CloneCopiesData) {
   EXPECT_NE(a.storage().get(), b.storage().get());
 }
 
+// Large enough for the threaded path, whose ranges start mid-row in both layouts; the permuted
+// source and the sliced destination have differently merged dims.
+TEST(Tensor, LargeStridedCopiesLandEveryElement) {
+  const int64_t a = 7, b = 3, c = 5003;
+  const Tensor src = arange(0, static_cast<double>(a * b * c), 1, TensorOptions{DType::f64})
+                         .reshape({a, b, c})
+                         .permute({2, 0, 1});  // [c, a, b]
+  const Tensor packed = src.to(DType::f32);    // strided read, contiguous write, converting
+  const std::vector<float> values = packed.to_vector<float>();
+  bool all_match = true;
+  for (int64_t k = 0; k < c && all_match; ++k)
+    for (int64_t i = 0; i < a; ++i)
+      for (int64_t j = 0; j < b; ++j)
+        all_match &= values[static_cast<size_t>((k * a + i) * b + j)] ==
+                     static_cast<float>((i * b + j) * c + k);
+  EXPECT_TRUE(all_match);
+  EXPECT_EQ(src.to_vector<float>(), values);  // into a plain buffer, converting on the way
+
+  Tensor wide = zeros({c, 2 * a * b}, TensorOptions{DType::f32});
+  Tensor left = slice(wide, 1, 0, a * b);  // contiguous rows with a gap after each
+  copy_(left, packed.reshape({c, a * b}));
+  fill_(slice(wide, 1, a * b, 2 * a * b), -1.0);
+  const std::vector<float> w = wide.to_vector<float>();
+  for (int64_t k = 0; k < c; k += 997) {
+    EXPECT_EQ(w[static_cast<size_t>(k * 2 * a * b + 1)],
+              values[static_cast<size_t>(k * a * b + 1)]);
+    EXPECT_EQ(w[static_cast<size_t>(k * 2 * a * b + a * b)], -1.0f);
+  }
+}
+
 TEST(Tensor, PrintingShowsShapeDtypeAndValues) {
   const std::string text = from_vector<float>({1, 2, 3, 4}, {2, 2}).to_string();
   EXPECT_NE(text.find("shape=[2, 2]"), std::string::npos) << text;
@@ -110,8 +141,9 @@ TEST(Device, CudaRoundTripKeepsValues) {
   EXPECT_TRUE(on_gpu.device().is_cuda());
   EXPECT_EQ(on_gpu.to(Device::cpu()).to_vector<float>(), x.to_vector<float>());
   // A transposed view copied and converted on the device.
-  EXPECT_EQ(on_gpu.transpose(0, 1).to(DType::bf16).contiguous().to(Device::cpu()).to_vector<float>(),
-            x.transpose(0, 1).contiguous().to_vector<float>());
+  EXPECT_EQ(
+      on_gpu.transpose(0, 1).to(DType::bf16).contiguous().to(Device::cpu()).to_vector<float>(),
+      x.transpose(0, 1).contiguous().to_vector<float>());
 }
 
 TEST(Tensor, UndefinedTensorIsAnError) {
