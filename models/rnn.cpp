@@ -87,8 +87,13 @@ int64_t gate_count(CellKind kind) {
 
 RecurrentState recurrent_step(CellKind kind, const RecurrentWeights& w, const Tensor& x_proj,
                               const RecurrentState& state) {
-  const Tensor h_proj = linear(state.h, w.weight_hh, w.bias_hh);
+  KILN_CHECK(state.h.defined() && (kind != CellKind::lstm || state.c.defined()), kind_name(kind),
+             "recurrent_step needs a defined state (h, and c for the LSTM)");
   const int64_t hidden = state.h.size(-1);
+  KILN_CHECK(x_proj.size(-1) == gate_count(kind) * hidden, kind_name(kind),
+             "x_proj has shape {}, expected last dim {} ({} gates x hidden size {})",
+             shape_str(x_proj.shape()), gate_count(kind) * hidden, gate_count(kind), hidden);
+  const Tensor h_proj = linear(state.h, w.weight_hh, w.bias_hh);
   switch (kind) {
     case CellKind::rnn_tanh:
       return {tanh(x_proj + h_proj), {}};
