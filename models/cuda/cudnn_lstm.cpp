@@ -92,13 +92,14 @@ CudnnLSTM::CudnnLSTM(const LSTM& lstm, int device) : impl_(std::make_unique<Impl
   CUDNN_CHECK(cudnnSetStream(m.handle.get(), stream));
   // No dropout between layers (inference): a descriptor with probability 0 and no RNG state.
   CUDNN_CHECK(cudnnSetDropoutDescriptor(m.dropout.get(), m.handle.get(), 0.0f, nullptr, 0, 0));
-  // FMA math: plain f32, no TF32 tensor cores, to agree with kiln's f32 LSTM.
+  // FMA math: plain f32, no TF32 tensor cores, to agree with kiln's f32 LSTM. Padded I/O is
+  // what permits the batch-major layout of kiln's [B, T, C] tensors (no sequence is padded here).
   CUDNN_CHECK(cudnnSetRNNDescriptor_v8(
       m.rnn.get(), CUDNN_RNN_ALGO_STANDARD, CUDNN_LSTM,
       bias ? CUDNN_RNN_DOUBLE_BIAS : CUDNN_RNN_NO_BIAS, CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT,
       CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, CUDNN_FMA_MATH, static_cast<int32_t>(m.input_size),
       static_cast<int32_t>(m.hidden_size), static_cast<int32_t>(m.hidden_size),
-      static_cast<int32_t>(m.num_layers), m.dropout.get(), CUDNN_RNN_PADDED_IO_DISABLED));
+      static_cast<int32_t>(m.num_layers), m.dropout.get(), CUDNN_RNN_PADDED_IO_ENABLED));
   CUDNN_CHECK(cudnnGetRNNWeightSpaceSize(m.handle.get(), m.rnn.get(), &m.weight_bytes));
   m.weight_space = empty({static_cast<int64_t>(m.weight_bytes / sizeof(float))},
                          TensorOptions{DType::f32, Device::cuda(device)});
