@@ -9,7 +9,7 @@ FORMAT_DIRS := $(wildcard bench core course kernels tests models text train infe
 # The builds CMake runs are sub-makes of this one: keep their output to the compiler's.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps configure build demo moons test bench format clean
+.PHONY: all deps configure build demo moons scaling test bench format clean
 all: build
 
 deps:
@@ -31,6 +31,13 @@ demo: configure
 moons: configure
 	cmake --build --preset $(PRESET) -j $(JOBS) --target two_moons
 	$(BUILD_DIR)/bin/two_moons
+
+# The course's Experiment 7: forward time vs sequence length, RNN/LSTM vs attention (docs/course.md).
+scaling: configure
+	cmake --build --preset $(PRESET) -j $(JOBS) --target kiln
+	mkdir -p out
+	$(BUILD_DIR)/bin/kiln bench scaling $(if $(filter cuda,$(PRESET)),--device cuda) \
+	  --csv out/scaling.csv --plot out/scaling.png
 
 test: build
 	ctest --preset $(PRESET) --output-on-failure -j $(JOBS)

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <exception>
 #include <string>
 #include <vector>
@@ -13,15 +12,26 @@
 
 namespace {
 
-// CLI11 reports `kiln frobnicate` as "A subcommand is required": name the word instead.
+// CLI11 reports `kiln frobnicate` (and `kiln bench frobnicate`) as "A subcommand is required":
+// name the word instead, walking down the command groups the leading words select.
 std::string parse_error_message(const CLI::App& app, const CLI::ParseError& e, int argc,
                                 char** argv) {
-  if (argc > 1 && argv[1][0] != '-') {
+  const CLI::App* group = &app;
+  for (int i = 1; i < argc && argv[i][0] != '-'; ++i) {
     std::vector<std::string> names;
-    for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; }))
+    const CLI::App* next = nullptr;
+    for (const CLI::App* command : group->get_subcommands([](const CLI::App*) { return true; })) {
       names.push_back(command->get_name());
-    if (std::find(names.begin(), names.end(), argv[1]) == names.end())
-      return fmt::format("unknown command '{}' (commands: {})", argv[1], fmt::join(names, ", "));
+      if (command->get_name() == argv[i]) next = command;
+    }
+    if (names.empty()) break;  // a command's own arguments follow
+    if (next == nullptr) {
+      if (group == &app)
+        return fmt::format("unknown command '{}' (commands: {})", argv[i], fmt::join(names, ", "));
+      return fmt::format("unknown command '{}' for '{}' (commands: {})", argv[i], group->get_name(),
+                         fmt::join(names, ", "));
+    }
+    group = next;
   }
   return e.what();
 }
@@ -54,6 +64,7 @@ int main(int argc, char** argv) {
   kiln::cli::add_eval_command(app);
   kiln::cli::add_tokenize_command(app);
   kiln::cli::add_attention_command(app);
+  kiln::cli::add_bench_command(app);
   kiln::cli::add_info_command(app);
   try {
     app.parse(argc, argv);

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -250,14 +251,14 @@ TEST(Cli, InfoRuns) {
 }
 
 TEST(Cli, HelpOfEverySubcommandExitsZero) {
-  for (const char* command : {"generate", "eval", "tokenize", "attention", "info"}) {
+  for (const char* command : {"generate", "eval", "tokenize", "attention", "bench", "info"}) {
     const Result r = run({command, "--help"});
     EXPECT_EQ(r.status, 0) << command << ": " << describe(r);
     EXPECT_NE(r.out.find(command), std::string::npos) << r.out;
   }
   const Result top = run({"--help"});
   EXPECT_EQ(top.status, 0) << describe(top);
-  for (const char* command : {"generate", "eval", "tokenize", "attention", "info"})
+  for (const char* command : {"generate", "eval", "tokenize", "attention", "bench", "info"})
     EXPECT_NE(top.out.find(command), std::string::npos) << top.out;
 }
 
@@ -363,6 +364,106 @@ TEST(Cli, TextInputsAreOneLineErrors) {
     expect_one_line_error(with({"--text", "bad \xff utf-8"}), "UTF-8");
   }
   expect_one_line_error({"generate", "--model", kModel, "--prompt", "bad \xc3 utf-8"}, "UTF-8");
+}
+
+// kiln bench scaling: the course's Experiment 7.
+
+TEST(Cli, BenchScalingBadFlagsAreOneLineErrors) {
+  auto with = [](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"bench", "scaling"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  expect_one_line_error(with({"--max-t", "0"}), "max-t");
+  expect_one_line_error(with({"--min-t", "abc"}), "min-t");
+  expect_one_line_error(with({"--width", "-4"}), "width");
+  expect_one_line_error(with({"--batch", "0x2"}), "batch");
+  expect_one_line_error(with({"--repeats", "0"}), "repeats");
+  expect_one_line_error(with({"--budget", "0"}), "budget");
+  expect_one_line_error(with({"--min-t", "128", "--max-t", "64"}),
+                        "--min-t 128 is larger than --max-t 64");
+  expect_one_line_error(with({"--device", "tpu"}), "tpu");
+  expect_one_line_error(with({"--frobnicate"}), "--frobnicate");
+  expect_one_line_error({"bench"}, "subcommand");
+  expect_one_line_error({"bench", "nonsense"}, "nonsense");
+}
+
+// The CSV's rows as field lists (the fields written here hold no quotes or commas).
+std::vector<std::vector<std::string>> read_csv(const fs::path& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(read_file(path));
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> fields(1);
+    for (const char c : line) {
+      if (c == ',')
+        fields.emplace_back();
+      else
+        fields.back() += c;
+    }
+    rows.push_back(fields);
+  }
+  return rows;
+}
+
+TEST(Cli, BenchScalingTinyRunWritesAWellFormedCsv) {
+  const fs::path csv = scratch("bench_scaling") / "scaling.csv";
+  const Result r = run({"bench", "scaling", "--max-t", "64", "--repeats", "1", "--width", "16",
+                        "--batch", "2", "--csv", csv.string()});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_EQ(r.err, "");
+  EXPECT_NE(r.out.find("attention_naive"), std::string::npos) << r.out;
+  const auto rows = read_csv(csv);
+  ASSERT_EQ(rows.size(), 1u + 2 * 4) << read_file(csv);  // header, T = 32 and 64 x 4 methods
+  EXPECT_EQ(rows[0],
+            (std::vector<std::string>{"device", "width", "batch", "method", "implementation", "T",
+                                      "median_ms", "min_ms", "repeats", "note"}));
+  std::map<std::string, int> per_method;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    ASSERT_EQ(row.size(), 10u) << i;
+    EXPECT_EQ(row[0], "cpu");
+    EXPECT_EQ(row[1], "16");
+    EXPECT_EQ(row[2], "2");
+    ++per_method[row[3]];
+    EXPECT_EQ(row[4], "kiln");
+    EXPECT_EQ(row[5], i <= 4 ? "32" : "64");
+    EXPECT_GT(std::stod(row[6]), 0.0) << row[3];
+    EXPECT_LE(std::stod(row[7]), std::stod(row[6])) << row[3];
+    EXPECT_EQ(row[8], "1");
+    EXPECT_EQ(row[9], "");
+  }
+  EXPECT_EQ(per_method,
+            (std::map<std::string, int>{
+                {"rnn", 2}, {"lstm", 2}, {"attention_naive", 2}, {"attention_fused", 2}}));
+}
+
+TEST(Cli, BenchScalingSkipsWhatWouldExceedTheBudget) {
+  const fs::path csv = scratch("bench_scaling_budget") / "scaling.csv";
+  const Result r = run({"bench", "scaling", "--max-t", "16", "--min-t", "8", "--repeats", "1",
+                        "--width", "8", "--budget", "1e-9", "--csv", csv.string()});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("over budget"), std::string::npos) << r.out;
+  const auto rows = read_csv(csv);
+  ASSERT_EQ(rows.size(), 9u) << read_file(csv);
+  for (size_t i = 1; i < rows.size(); ++i) {
+    if (rows[i][5] == "8") {
+      EXPECT_NE(rows[i][6], "") << "the first T always runs";
+    } else {
+      EXPECT_EQ(rows[i][6], "") << rows[i][3];
+      EXPECT_EQ(rows[i][8], "0");
+      EXPECT_TRUE(rows[i][9].starts_with("over budget from T=16")) << rows[i][9];
+    }
+  }
+}
+
+TEST(Cli, BenchScalingPlotWritesAPng) {
+  if (std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "no /usr/bin/python3 with matplotlib (Debian: python3-matplotlib)";
+  const fs::path png = scratch("bench_scaling_plot") / "scaling.png";
+  const Result r = run({"bench", "scaling", "--max-t", "32", "--repeats", "1", "--width", "8",
+                        "--plot", png.string()});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_TRUE(read_file(png).starts_with("\x89PNG")) << describe(r);
 }
 
 }  // namespace
