@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -32,34 +33,61 @@ int64_t visible_keys(int64_t i, const AttentionDims& d) {
   return std::clamp<int64_t>(i + d.tk - d.tq + 1, 0, d.tk);
 }
 
-// Elements of an output computed together: one AVX2 register of f32.
-constexpr int64_t kLanes = 8;
-static_assert(kBlockK % kLanes == 0 && kTileK % kLanes == 0);
+// A vector register of T (AVX2 width; GCC lowers it to two SSE registers in the baseline clone)
+// and the number of them a product keeps in flight: four independent sums hide the FMA latency.
+template <typename T>
+using Vec [[gnu::vector_size(32)]] = T;
+template <typename T>
+constexpr int64_t kLanes = sizeof(Vec<T>) / sizeof(T);
+constexpr int kChains = 4;
+static_assert(kBlockK % (kChains * 8) == 0 && kTileK % (kChains * 8) == 0);
+
+// Unaligned loads; by reference, because returning a vector by value has a different ABI in
+// the AVX2 clone and the baseline one (-Wpsabi).
+template <typename V, typename T>
+inline void load(V& v, const T* p) {
+  std::memcpy(&v, p, sizeof v);
+}
+template <typename T, typename V>
+inline void store(T* p, const V& v) {
+  std::memcpy(p, &v, sizeof v);
+}
 
 // The transpose of rows [0, n) of x (row length dim) into xt [dim, kBlockK]. Columns n and up
-// keep what they held (finite values: the buffers start zeroed); the products below read them
-// in their last chunk of lanes and drop the results.
+// keep what they held (finite values: the buffers start zeroed): the products below compute
+// whole vectors and the callers use the first n results.
 template <typename T>
 inline void transpose_block(const T* x, int64_t n, int64_t dim, T* xt) {
   for (int64_t j = 0; j < n; ++j)
     for (int64_t c = 0; c < dim; ++c) xt[c * kBlockK + j] = x[j * dim + c];
 }
 
-// out[j] = Σ_c a[c] · (bt[c][j] - shift[c]) for j < n, with B given transposed ([dim, kBlockK]);
-// shift may be null (no shift).
+// out[j] = Σ_c a[c] · (bt[c][j] - shift[c]) for j < n (and garbage up to the next multiple of
+// kChains · kLanes, within kBlockK), with B given transposed ([dim, kBlockK]); shift may be null.
+// The chains are named variables, not an array: GCC keeps those in registers.
 template <typename T>
 inline void row_times_block(const T* a, const T* bt, const T* shift, int64_t n, int64_t dim,
                             T* out) {
-  for (int64_t j0 = 0; j0 < n; j0 += kLanes) {
-    T acc[kLanes] = {};
+  constexpr int64_t lanes = kLanes<T>;
+  for (int64_t j0 = 0; j0 < n; j0 += kChains * lanes) {
+    Vec<T> acc0 = {}, acc1 = {}, acc2 = {}, acc3 = {}, b0, b1, b2, b3;
     for (int64_t c = 0; c < dim; ++c) {
       const T ac = a[c];
       const T sc = shift != nullptr ? shift[c] : T(0);
       const T* b = bt + c * kBlockK + j0;
-      for (int64_t l = 0; l < kLanes; ++l) acc[l] += ac * (b[l] - sc);
+      load(b0, b);
+      load(b1, b + lanes);
+      load(b2, b + 2 * lanes);
+      load(b3, b + 3 * lanes);
+      acc0 += ac * (b0 - sc);
+      acc1 += ac * (b1 - sc);
+      acc2 += ac * (b2 - sc);
+      acc3 += ac * (b3 - sc);
     }
-    const int64_t lanes = std::min(kLanes, n - j0);
-    for (int64_t l = 0; l < lanes; ++l) out[j0 + l] = acc[l];
+    store(out + j0, acc0);
+    store(out + j0 + lanes, acc1);
+    store(out + j0 + 2 * lanes, acc2);
+    store(out + j0 + 3 * lanes, acc3);
   }
 }
 
@@ -67,16 +95,39 @@ inline void row_times_block(const T* a, const T* bt, const T* shift, int64_t n, 
 template <typename T>
 inline void add_weighted_rows(const T* w, int64_t w_stride, const T* x, int64_t n, int64_t dim,
                               T* y) {
+  constexpr int64_t lanes = kLanes<T>;
   int64_t c0 = 0;
-  for (; c0 + kLanes <= dim; c0 += kLanes) {
-    T acc[kLanes];
-    for (int64_t l = 0; l < kLanes; ++l) acc[l] = y[c0 + l];
+  for (; c0 + kChains * lanes <= dim; c0 += kChains * lanes) {
+    Vec<T> acc0, acc1, acc2, acc3, x0, x1, x2, x3;
+    load(acc0, y + c0);
+    load(acc1, y + c0 + lanes);
+    load(acc2, y + c0 + 2 * lanes);
+    load(acc3, y + c0 + 3 * lanes);
     for (int64_t j = 0; j < n; ++j) {
       const T wj = w[j * w_stride];
       const T* xj = x + j * dim + c0;
-      for (int64_t l = 0; l < kLanes; ++l) acc[l] += wj * xj[l];
+      load(x0, xj);
+      load(x1, xj + lanes);
+      load(x2, xj + 2 * lanes);
+      load(x3, xj + 3 * lanes);
+      acc0 += wj * x0;
+      acc1 += wj * x1;
+      acc2 += wj * x2;
+      acc3 += wj * x3;
     }
-    for (int64_t l = 0; l < kLanes; ++l) y[c0 + l] = acc[l];
+    store(y + c0, acc0);
+    store(y + c0 + lanes, acc1);
+    store(y + c0 + 2 * lanes, acc2);
+    store(y + c0 + 3 * lanes, acc3);
+  }
+  for (; c0 + lanes <= dim; c0 += lanes) {
+    Vec<T> acc, xj;
+    load(acc, y + c0);
+    for (int64_t j = 0; j < n; ++j) {
+      load(xj, x + j * dim + c0);
+      acc += w[j * w_stride] * xj;
+    }
+    store(y + c0, acc);
   }
   for (; c0 < dim; ++c0) {
     T sum = y[c0];
@@ -207,11 +258,11 @@ KILN_VECTOR_CLONES void dkv_tile(const T* q, const T* k, const T* v, const T* o,
         const int64_t n = std::clamp<int64_t>(visible_keys(i0 + r, d) - j0, 0, keys);
         T* pr = p.data() + r * kBlockK;
         T* dsr = ds.data() + r * kBlockK;
+        if (n > 0)
+          row_probabilities(q + row * dim, dout + row * dim, o + row * dim, kt.data(), vt.data(), n,
+                            dim, scale, lse[row], pr, dsr);
         std::fill(pr + n, pr + keys, T(0));
         std::fill(dsr + n, dsr + keys, T(0));
-        if (n == 0) continue;
-        row_probabilities(q + row * dim, dout + row * dim, o + row * dim, kt.data(), vt.data(), n,
-                          dim, scale, lse[row], pr, dsr);
       }
       // dv_j += Σ_r p_rj dO_r and dk_j += Σ_r ds_rj q_r over the chunk's rows.
       for (int64_t j = 0; j < keys; ++j) {
