@@ -52,9 +52,9 @@ void dropout_backward(const T* grad, const uint8_t* mask, T* grad_in, int64_t n,
   KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
 }
 
-#define KILN_CUDA_INSTANTIATE_DROPOUT(T)                                                       \
+#define KILN_CUDA_INSTANTIATE_DROPOUT(T)                                                         \
   template void dropout_forward<T>(const T*, const StridedLayout&, T*, uint8_t*, int64_t, float, \
-                                   float, uint64_t, uint64_t, cudaStream_t);                   \
+                                   float, uint64_t, uint64_t, cudaStream_t);                     \
   template void dropout_backward<T>(const T*, const uint8_t*, T*, int64_t, float, cudaStream_t);
 KILN_CUDA_INSTANTIATE_DROPOUT(float)
 KILN_CUDA_INSTANTIATE_DROPOUT(bf16)

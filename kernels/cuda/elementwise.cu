@@ -27,21 +27,25 @@ constexpr float kGeluCubic = 0.044715f;
 
 __device__ inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-// The CPU kernel's formulas (kernels/cpu/elementwise.cpp), in f32.
+// The CPU kernel's formulas (kernels/cpu/elementwise.cpp), in f32. The switches are on a
+// template parameter, so each instantiation compiles to its one case.
 template <UnaryOp Op>
 struct UnaryFn {
   __device__ float operator()(float x) const {
-    if constexpr (Op == UnaryOp::neg) return -x;
-    else if constexpr (Op == UnaryOp::exp) return expf(x);
-    else if constexpr (Op == UnaryOp::log) return logf(x);
-    else if constexpr (Op == UnaryOp::sqrt) return sqrtf(x);
-    else if constexpr (Op == UnaryOp::tanh) return tanhf(x);
-    else if constexpr (Op == UnaryOp::sigmoid) return sigmoid(x);
-    else if constexpr (Op == UnaryOp::relu) return x > 0.0f ? x : 0.0f;
-    else if constexpr (Op == UnaryOp::gelu)
-      return 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
-    else if constexpr (Op == UnaryOp::silu) return x * sigmoid(x);
-    else return fabsf(x);  // abs
+    switch (Op) {
+      case UnaryOp::neg: return -x;
+      case UnaryOp::exp: return expf(x);
+      case UnaryOp::log: return logf(x);
+      case UnaryOp::sqrt: return sqrtf(x);
+      case UnaryOp::tanh: return tanhf(x);
+      case UnaryOp::sigmoid: return sigmoid(x);
+      case UnaryOp::relu: return x > 0.0f ? x : 0.0f;
+      case UnaryOp::gelu:
+        return 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
+      case UnaryOp::silu: return x * sigmoid(x);
+      case UnaryOp::abs: return fabsf(x);
+    }
+    return x;
   }
 };
 
@@ -51,23 +55,26 @@ struct UnaryGradFn {
   __device__ float operator()(float x, float y, float dy) const { return dy * derivative(x, y); }
 
   __device__ static float derivative(float x, float y) {
-    if constexpr (Op == UnaryOp::neg) return -1.0f;
-    else if constexpr (Op == UnaryOp::exp) return y;
-    else if constexpr (Op == UnaryOp::log) return 1.0f / x;
-    else if constexpr (Op == UnaryOp::sqrt) return 0.5f / y;
-    else if constexpr (Op == UnaryOp::tanh) return 1.0f - y * y;
-    else if constexpr (Op == UnaryOp::sigmoid) return y * (1.0f - y);
-    else if constexpr (Op == UnaryOp::relu) return x > 0.0f ? 1.0f : 0.0f;
-    else if constexpr (Op == UnaryOp::gelu) {
-      const float t = tanhf(kSqrt2OverPi * (x + kGeluCubic * x * x * x));
-      const float dinner = kSqrt2OverPi * (1.0f + 3.0f * kGeluCubic * x * x);
-      return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * dinner;
+    switch (Op) {
+      case UnaryOp::neg: return -1.0f;
+      case UnaryOp::exp: return y;
+      case UnaryOp::log: return 1.0f / x;
+      case UnaryOp::sqrt: return 0.5f / y;
+      case UnaryOp::tanh: return 1.0f - y * y;
+      case UnaryOp::sigmoid: return y * (1.0f - y);
+      case UnaryOp::relu: return x > 0.0f ? 1.0f : 0.0f;
+      case UnaryOp::gelu: {
+        const float t = tanhf(kSqrt2OverPi * (x + kGeluCubic * x * x * x));
+        const float dinner = kSqrt2OverPi * (1.0f + 3.0f * kGeluCubic * x * x);
+        return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * dinner;
+      }
+      case UnaryOp::silu: {
+        const float s = sigmoid(x);
+        return s * (1.0f + x * (1.0f - s));
+      }
+      case UnaryOp::abs: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
     }
-    else if constexpr (Op == UnaryOp::silu) {
-      const float s = sigmoid(x);
-      return s * (1.0f + x * (1.0f - s));
-    }
-    else return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);  // abs
+    return 0.0f;
   }
 };
 
@@ -75,21 +82,23 @@ template <BinaryOp Op>
 struct BinaryFn {
   template <typename C>
   __device__ C operator()(C a, C b) const {
-    if constexpr (Op == BinaryOp::add) return a + b;
-    else if constexpr (Op == BinaryOp::sub) return a - b;
-    else if constexpr (Op == BinaryOp::mul) return a * b;
-    else if constexpr (Op == BinaryOp::div) return a / b;
-    else if constexpr (Op == BinaryOp::pow) {
-      // std::pow on integers computes in double, as the CPU kernel does.
-      if constexpr (std::is_integral_v<C>) {
-        return static_cast<C>(::pow(static_cast<double>(a), static_cast<double>(b)));
-      } else {
-        return powf(a, b);
-      }
+    switch (Op) {
+      case BinaryOp::add: return a + b;
+      case BinaryOp::sub: return a - b;
+      case BinaryOp::mul: return a * b;
+      case BinaryOp::div: return a / b;
+      case BinaryOp::pow:
+        // std::pow on integers computes in double, as the CPU kernel does.
+        if constexpr (std::is_integral_v<C>) {
+          return static_cast<C>(::pow(static_cast<double>(a), static_cast<double>(b)));
+        } else {
+          return powf(a, b);
+        }
+      // As std::max / std::min, NaN handling included.
+      case BinaryOp::maximum: return a < b ? b : a;
+      case BinaryOp::minimum: return b < a ? b : a;
     }
-    // maximum and minimum as std::max / std::min, NaN handling included.
-    else if constexpr (Op == BinaryOp::maximum) return a < b ? b : a;
-    else return b < a ? b : a;  // minimum
+    return a;
   }
 };
 
@@ -97,12 +106,15 @@ template <CompareOp Op>
 struct CompareFn {
   template <typename C>
   __device__ bool operator()(C a, C b) const {
-    if constexpr (Op == CompareOp::eq) return a == b;
-    else if constexpr (Op == CompareOp::ne) return a != b;
-    else if constexpr (Op == CompareOp::lt) return a < b;
-    else if constexpr (Op == CompareOp::le) return a <= b;
-    else if constexpr (Op == CompareOp::gt) return a > b;
-    else return a >= b;  // ge
+    switch (Op) {
+      case CompareOp::eq: return a == b;
+      case CompareOp::ne: return a != b;
+      case CompareOp::lt: return a < b;
+      case CompareOp::le: return a <= b;
+      case CompareOp::gt: return a > b;
+      case CompareOp::ge: return a >= b;
+    }
+    return false;
   }
 };
 
@@ -253,8 +265,8 @@ void launch_zip(const T* a, const StridedLayout& la, const T* b, const StridedLa
       zip_contiguous_kernel<N><<<grid_for((n + N - 1) / N), kBlockSize, 0, stream>>>(
           a, a_scalar, b, b_scalar, out, n, f);
     } else {
-      zip_contiguous_kernel<1><<<grid_for(n), kBlockSize, 0, stream>>>(a, a_scalar, b, b_scalar,
-                                                                        out, n, f);
+      zip_contiguous_kernel<1>
+          <<<grid_for(n), kBlockSize, 0, stream>>>(a, a_scalar, b, b_scalar, out, n, f);
     }
   } else {
     zip_strided_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(a, la, b, lb, out, n, f);
@@ -292,8 +304,8 @@ void unary_backward(UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int6
     constexpr int64_t bytes = sizeof(Pack<T, N>);
     if (aligned_to(x, bytes) && aligned_to(y, bytes) && aligned_to(dy, bytes) &&
         aligned_to(dx, bytes)) {
-      unary_backward_kernel<N><<<grid_for((n + N - 1) / N), kBlockSize, 0, stream>>>(x, y, dy, dx,
-                                                                                    n, f);
+      unary_backward_kernel<N>
+          <<<grid_for((n + N - 1) / N), kBlockSize, 0, stream>>>(x, y, dy, dx, n, f);
     } else {
       unary_backward_kernel<1><<<grid_for(n), kBlockSize, 0, stream>>>(x, y, dy, dx, n, f);
     }
@@ -313,14 +325,13 @@ void compare(CompareOp op, const T* a, const StridedLayout& a_layout, const T* b
   with_compare(op, [&](auto f) { launch_zip(a, a_layout, b, b_layout, out, n, f, stream); });
 }
 
-#define KILN_CUDA_INSTANTIATE_UNARY(T)                                                       \
+#define KILN_CUDA_INSTANTIATE_UNARY(T)                                                        \
   template void unary<T>(UnaryOp, const T*, const StridedLayout&, T*, int64_t, cudaStream_t); \
-  template void unary_backward<T>(UnaryOp, const T*, const T*, const T*, T*, int64_t,        \
-                                  cudaStream_t);
-#define KILN_CUDA_INSTANTIATE_BINARY(T)                                                      \
-  template void binary<T>(BinaryOp, const T*, const StridedLayout&, const T*,                \
-                          const StridedLayout&, T*, int64_t, cudaStream_t);                  \
-  template void compare<T>(CompareOp, const T*, const StridedLayout&, const T*,              \
+  template void unary_backward<T>(UnaryOp, const T*, const T*, const T*, T*, int64_t, cudaStream_t);
+#define KILN_CUDA_INSTANTIATE_BINARY(T)                                         \
+  template void binary<T>(BinaryOp, const T*, const StridedLayout&, const T*,   \
+                          const StridedLayout&, T*, int64_t, cudaStream_t);     \
+  template void compare<T>(CompareOp, const T*, const StridedLayout&, const T*, \
                            const StridedLayout&, bool*, int64_t, cudaStream_t);
 
 KILN_CUDA_INSTANTIATE_UNARY(float)

@@ -91,7 +91,9 @@ class Scratch {
   cudaStream_t stream_;
 };
 
-size_t round_up(size_t bytes) { return (bytes + 255) / 256 * 256; }
+size_t round_up(size_t bytes) {
+  return (bytes + 255) / 256 * 256;
+}
 
 }  // namespace
 
@@ -128,8 +130,8 @@ void embedding_backward(const T* grad_out, const I* ids, T* grad_weight, int64_t
                         int64_t num_embeddings, int64_t dim, cudaStream_t stream) {
   if (num_ids == 0 || dim == 0) return;
   // Ids are in [0, num_embeddings), so only their low bits need sorting.
-  const int end_bit = std::max(
-      1, static_cast<int>(std::bit_width(static_cast<uint64_t>(std::max<int64_t>(num_embeddings - 1, 1)))));
+  const int end_bit = std::max(1, static_cast<int>(std::bit_width(static_cast<uint64_t>(
+                                      std::max<int64_t>(num_embeddings - 1, 1)))));
   size_t sort_bytes = 0;
   KILN_CUDA_LAUNCH_CHECK(cub::DeviceRadixSort::SortPairs(
       nullptr, sort_bytes, ids, static_cast<I*>(nullptr), static_cast<const int64_t*>(nullptr),
@@ -139,7 +141,8 @@ void embedding_backward(const T* grad_out, const I* ids, T* grad_weight, int64_t
   Scratch scratch(ids_bytes + 2 * positions_bytes + sort_bytes, stream);
   I* sorted_ids = reinterpret_cast<I*>(scratch.get());
   int64_t* positions = reinterpret_cast<int64_t*>(scratch.get() + ids_bytes);
-  int64_t* sorted_positions = reinterpret_cast<int64_t*>(scratch.get() + ids_bytes + positions_bytes);
+  int64_t* sorted_positions =
+      reinterpret_cast<int64_t*>(scratch.get() + ids_bytes + positions_bytes);
   void* sort_scratch = scratch.get() + ids_bytes + 2 * positions_bytes;
 
   iota_kernel<<<grid_for(num_ids), kBlockSize, 0, stream>>>(positions, num_ids);
@@ -152,10 +155,10 @@ void embedding_backward(const T* grad_out, const I* ids, T* grad_weight, int64_t
   KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
 }
 
-#define KILN_CUDA_INSTANTIATE_EMBEDDING(T, I)                                                  \
-  template int64_t embedding_forward<T, I>(const T*, int64_t, int64_t, const I*, T*, int64_t,  \
-                                           int64_t, int64_t, cudaStream_t);                    \
-  template void embedding_backward<T, I>(const T*, const I*, T*, int64_t, int64_t, int64_t,     \
+#define KILN_CUDA_INSTANTIATE_EMBEDDING(T, I)                                                 \
+  template int64_t embedding_forward<T, I>(const T*, int64_t, int64_t, const I*, T*, int64_t, \
+                                           int64_t, int64_t, cudaStream_t);                   \
+  template void embedding_backward<T, I>(const T*, const I*, T*, int64_t, int64_t, int64_t,   \
                                          cudaStream_t);
 #define KILN_CUDA_INSTANTIATE_EMBEDDING_IDS(T) \
   KILN_CUDA_INSTANTIATE_EMBEDDING(T, int32_t)  \

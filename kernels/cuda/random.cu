@@ -33,8 +33,8 @@ __global__ void normal_kernel(float* out, int64_t n, uint64_t seed, uint64_t off
   }
 }
 
-__global__ void randint_kernel(int64_t* out, int64_t n, uint64_t seed, uint64_t offset,
-                               int64_t low, uint64_t range) {
+__global__ void randint_kernel(int64_t* out, int64_t n, uint64_t seed, uint64_t offset, int64_t low,
+                               uint64_t range) {
   for (int64_t i = global_thread(); i < n; i += grid_threads()) {
     const PhiloxOutput r = philox4x32(seed, offset + static_cast<uint64_t>(i));
     const uint64_t bits = (static_cast<uint64_t>(r.v[0]) << 32) | r.v[1];
@@ -44,26 +44,23 @@ __global__ void randint_kernel(int64_t* out, int64_t n, uint64_t seed, uint64_t 
 
 }  // namespace
 
-template <>
-void uniform<float>(float* out, int64_t n, uint64_t seed, uint64_t offset, double low,
-                    double high, cudaStream_t stream) {
+void uniform(float* out, int64_t n, uint64_t seed, uint64_t offset, double low, double high,
+             cudaStream_t stream) {
   if (n == 0) return;
   uniform_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(
       out, n, seed, offset, static_cast<float>(low), static_cast<float>(high - low));
   KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
 }
 
-template <>
-void normal<float>(float* out, int64_t n, uint64_t seed, uint64_t offset, double mean,
-                   double std, cudaStream_t stream) {
+void normal(float* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double std,
+            cudaStream_t stream) {
   if (n == 0) return;
   normal_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(out, n, seed, offset, mean, std);
   KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
 }
 
-template <>
-void randint<int64_t>(int64_t* out, int64_t n, uint64_t seed, uint64_t offset, int64_t low,
-                      int64_t high, cudaStream_t stream) {
+void randint(int64_t* out, int64_t n, uint64_t seed, uint64_t offset, int64_t low, int64_t high,
+             cudaStream_t stream) {
   if (n == 0) return;
   randint_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(out, n, seed, offset, low,
                                                          static_cast<uint64_t>(high - low));

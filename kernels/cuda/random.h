@@ -7,15 +7,12 @@
 
 namespace kiln::kernels::cuda {
 
-// T is float (the draw type of f32/bf16/f16 tensors) or int64_t for randint.
-template <typename T>
-void uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, double low, double high,
+// f32 draws (what f32/bf16/f16 tensors are made from) and i64 integers.
+void uniform(float* out, int64_t n, uint64_t seed, uint64_t offset, double low, double high,
              cudaStream_t stream);
-template <typename T>
-void normal(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double std,
+void normal(float* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double std,
             cudaStream_t stream);
-template <typename T>
-void randint(T* out, int64_t n, uint64_t seed, uint64_t offset, int64_t low, int64_t high,
+void randint(int64_t* out, int64_t n, uint64_t seed, uint64_t offset, int64_t low, int64_t high,
              cudaStream_t stream);
 
 }  // namespace kiln::kernels::cuda

@@ -40,7 +40,9 @@ int64_t layout_numel(const StridedLayout& layout) {
   return n;
 }
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 __device__ inline int64_t reduced_offset(const StridedLayout& reduced, int64_t j) {
   return reduced.ndim == 1 ? j * reduced.strides[0] : reduced.offset_of(j);
@@ -118,8 +120,8 @@ __device__ void emit(const Op& op, typename Op::Acc* partial, int splits, int64_
 // G threads per (output, chunk) pair; G is 32 (a warp) or kBlockSize (the block).
 template <int G, typename Op, typename T>
 __global__ void reduce_rows_kernel(const T* in, StridedLayout outer, StridedLayout reduced,
-                                   int64_t num_out, int64_t num_reduced, int64_t chunk,
-                                   int splits, Op op, typename Op::Acc* partial) {
+                                   int64_t num_out, int64_t num_reduced, int64_t chunk, int splits,
+                                   Op op, typename Op::Acc* partial) {
   using Acc = typename Op::Acc;
   constexpr int kGroups = kBlockSize / G;
   __shared__ Acc warp_results[kBlockSize / kWarp];
@@ -149,7 +151,8 @@ __global__ void reduce_rows_kernel(const T* in, StridedLayout outer, StridedLayo
       }
       __syncthreads();
     }
-    if (lane == 0 && t < pairs) emit(op, partial, splits, t / splits, static_cast<int>(t % splits), acc);
+    if (lane == 0 && t < pairs)
+      emit(op, partial, splits, t / splits, static_cast<int>(t % splits), acc);
   }
 }
 
@@ -180,8 +183,8 @@ __global__ void reduce_columns_kernel(const T* in, StridedLayout outer, StridedL
 
 // Combines each output's chunk results in chunk order.
 template <typename Op>
-__global__ void combine_chunks_kernel(const typename Op::Acc* partial, int64_t num_out,
-                                      int splits, Op op) {
+__global__ void combine_chunks_kernel(const typename Op::Acc* partial, int64_t num_out, int splits,
+                                      Op op) {
   for (int64_t o = global_thread(); o < num_out; o += grid_threads()) {
     typename Op::Acc acc = partial[o * splits];
     for (int s = 1; s < splits; ++s) acc = Op::combine(acc, partial[o * splits + s]);
@@ -240,7 +243,7 @@ void reduce(const T* in, const StridedLayout& outer, const StridedLayout& reduce
   KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
   if (splits > 1) {
     combine_chunks_kernel<<<grid_for(num_out), kBlockSize, 0, stream>>>(partial, num_out, splits,
-                                                                         op);
+                                                                        op);
     KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
     KILN_CUDA_LAUNCH_CHECK(cudaFreeAsync(partial, stream));
   }
@@ -265,17 +268,17 @@ void max_reduce_backward(const T* grad_out, const int64_t* index, const StridedL
                          const StridedLayout& reduced, T* grad_in, cudaStream_t stream) {
   const int64_t num_out = layout_numel(outer);
   if (num_out == 0) return;
-  max_backward_kernel<<<grid_for(num_out), kBlockSize, 0, stream>>>(grad_out, index, outer,
-                                                                    reduced, grad_in, num_out);
+  max_backward_kernel<<<grid_for(num_out), kBlockSize, 0, stream>>>(grad_out, index, outer, reduced,
+                                                                    grad_in, num_out);
   KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
 }
 
-#define KILN_CUDA_INSTANTIATE_REDUCE(T)                                                       \
-  template void sum_reduce<T>(const T*, const StridedLayout&, const StridedLayout&, T*, double, \
-                              cudaStream_t);                                                  \
-  template void max_reduce<T>(const T*, const StridedLayout&, const StridedLayout&, T*,        \
-                              int64_t*, cudaStream_t);                                         \
-  template void max_reduce_backward<T>(const T*, const int64_t*, const StridedLayout&,         \
+#define KILN_CUDA_INSTANTIATE_REDUCE(T)                                                           \
+  template void sum_reduce<T>(const T*, const StridedLayout&, const StridedLayout&, T*, double,   \
+                              cudaStream_t);                                                      \
+  template void max_reduce<T>(const T*, const StridedLayout&, const StridedLayout&, T*, int64_t*, \
+                              cudaStream_t);                                                      \
+  template void max_reduce_backward<T>(const T*, const int64_t*, const StridedLayout&,            \
                                        const StridedLayout&, T*, cudaStream_t);
 KILN_CUDA_INSTANTIATE_REDUCE(float)
 KILN_CUDA_INSTANTIATE_REDUCE(bf16)

@@ -58,8 +58,8 @@ void where(const M* cond, const StridedLayout& cond_layout, const T* a,
            const StridedLayout& a_layout, const T* b, const StridedLayout& b_layout, T* out,
            int64_t n, cudaStream_t stream) {
   if (n == 0) return;
-  where_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(cond, cond_layout, a, a_layout, b,
-                                                       b_layout, out, n);
+  where_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(cond, cond_layout, a, a_layout, b, b_layout,
+                                                       out, n);
   KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
 }
 
@@ -68,8 +68,8 @@ void masked_fill(const T* x, const StridedLayout& x_layout, const M* mask,
                  const StridedLayout& mask_layout, T value, T* out, int64_t n,
                  cudaStream_t stream) {
   if (n == 0) return;
-  masked_fill_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(x, x_layout, mask, mask_layout,
-                                                             value, out, n);
+  masked_fill_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(x, x_layout, mask, mask_layout, value,
+                                                             out, n);
   KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
 }
 
@@ -77,17 +77,17 @@ template <typename T, typename M>
 void where_backward(const M* cond, const StridedLayout& cond_layout, const T* grad, T* grad_true,
                     T* grad_false, int64_t n, cudaStream_t stream) {
   if (n == 0) return;
-  where_backward_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(cond, cond_layout, grad,
-                                                                grad_true, grad_false, n);
+  where_backward_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(cond, cond_layout, grad, grad_true,
+                                                                grad_false, n);
   KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
 }
 
-#define KILN_CUDA_INSTANTIATE_SELECT(T, M)                                                      \
-  template void where<T, M>(const M*, const StridedLayout&, const T*, const StridedLayout&,     \
-                            const T*, const StridedLayout&, T*, int64_t, cudaStream_t);         \
-  template void masked_fill<T, M>(const T*, const StridedLayout&, const M*,                     \
-                                  const StridedLayout&, T, T*, int64_t, cudaStream_t);          \
-  template void where_backward<T, M>(const M*, const StridedLayout&, const T*, T*, T*, int64_t, \
+#define KILN_CUDA_INSTANTIATE_SELECT(T, M)                                                        \
+  template void where<T, M>(const M*, const StridedLayout&, const T*, const StridedLayout&,       \
+                            const T*, const StridedLayout&, T*, int64_t, cudaStream_t);           \
+  template void masked_fill<T, M>(const T*, const StridedLayout&, const M*, const StridedLayout&, \
+                                  T, T*, int64_t, cudaStream_t);                                  \
+  template void where_backward<T, M>(const M*, const StridedLayout&, const T*, T*, T*, int64_t,   \
                                      cudaStream_t);
 #define KILN_CUDA_INSTANTIATE_SELECT_MASKS(T) \
   KILN_CUDA_INSTANTIATE_SELECT(T, bool)       \

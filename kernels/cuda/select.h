@@ -16,8 +16,7 @@ void where(const M* cond, const StridedLayout& cond_layout, const T* a,
 
 template <typename T, typename M>
 void masked_fill(const T* x, const StridedLayout& x_layout, const M* mask,
-                 const StridedLayout& mask_layout, T value, T* out, int64_t n,
-                 cudaStream_t stream);
+                 const StridedLayout& mask_layout, T value, T* out, int64_t n, cudaStream_t stream);
 
 // Either gradient output may be null.
 template <typename T, typename M>
