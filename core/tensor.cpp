@@ -276,7 +276,7 @@ void fill_(const Tensor& t, double value) {
       return;
     }
 #ifdef KILN_CUDA
-    kernels::cuda::fill(t.data<T>(), t.layout(), v, t.numel(), cuda::stream(t.device().index));
+    kernels::cuda::fill(t.data<T>(), t.layout(), v, t.numel(), cuda::launch_stream(t.device().index));
 #endif
   });
 }
@@ -295,7 +295,7 @@ void copy_same_device(const Tensor& dst, const Tensor& src) {
       }
 #ifdef KILN_CUDA
       kernels::cuda::copy_strided(src.data<Src>(), src.layout(), dst.data<Dst>(), dst.layout(),
-                                  dst.numel(), cuda::stream(dst.device().index));
+                                  dst.numel(), cuda::launch_stream(dst.device().index));
 #endif
     });
   });

@@ -5,6 +5,11 @@
 #include "core/ops/common.h"
 #include "kernels/dropout.h"
 
+#ifdef KILN_CUDA
+#include "core/cuda/runtime.h"
+#include "kernels/cuda/dropout.h"
+#endif
+
 namespace kiln {
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
@@ -24,24 +29,45 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
   const double scale = 1.0 / (1.0 - p);
   Tensor out = empty(x.shape(), TensorOptions{x.dtype(), x.device()});
   Tensor mask = empty(x.shape(), TensorOptions{DType::u8, x.device()});
-  visit_float(x.dtype(), "dropout", [&](auto tag) {
-    using T = decltype(tag);
-    if (!x.device().is_cpu()) no_cuda_kernel("dropout");
-    const uint64_t first = gen.advance(static_cast<uint64_t>(x.numel()));
-    kernels::cpu::dropout_forward(x.data<T>(), x.layout(), out.data<T>(), mask.data<uint8_t>(),
-                                  x.numel(), static_cast<float>(p), static_cast<T>(scale),
-                                  gen.seed(), first);
-  });
+  if (x.device().is_cuda()) {
+#ifdef KILN_CUDA
+    visit_cuda_float(x.dtype(), "dropout", [&](auto tag) {
+      using T = decltype(tag);
+      const uint64_t first = gen.advance(static_cast<uint64_t>(x.numel()));
+      kernels::cuda::dropout_forward(x.data<T>(), x.layout(), out.data<T>(), mask.data<uint8_t>(),
+                                     x.numel(), static_cast<float>(p), static_cast<float>(scale),
+                                     gen.seed(), first, cuda::launch_stream(x.device().index));
+    });
+#endif
+  } else {
+    visit_float(x.dtype(), "dropout", [&](auto tag) {
+      using T = decltype(tag);
+      const uint64_t first = gen.advance(static_cast<uint64_t>(x.numel()));
+      kernels::cpu::dropout_forward(x.data<T>(), x.layout(), out.data<T>(), mask.data<uint8_t>(),
+                                    x.numel(), static_cast<float>(p), static_cast<T>(scale),
+                                    gen.seed(), first);
+    });
+  }
   record("dropout", out, {x},
          [mask, scale](const Tensor& g, const std::vector<bool>&) -> std::vector<Tensor> {
            const Tensor packed = g.contiguous();
            Tensor grad = empty(g.shape(), TensorOptions{g.dtype(), g.device()});
-           visit_float(g.dtype(), "dropout", [&](auto tag) {
-             using T = decltype(tag);
-             if (!g.device().is_cpu()) no_cuda_kernel("dropout");
-             kernels::cpu::dropout_backward(packed.data<T>(), mask.data<uint8_t>(), grad.data<T>(),
-                                            g.numel(), static_cast<T>(scale));
-           });
+           if (g.device().is_cuda()) {
+#ifdef KILN_CUDA
+             visit_cuda_float(g.dtype(), "dropout", [&](auto tag) {
+               using T = decltype(tag);
+               kernels::cuda::dropout_backward(packed.data<T>(), mask.data<uint8_t>(),
+                                               grad.data<T>(), g.numel(), static_cast<float>(scale),
+                                               cuda::launch_stream(g.device().index));
+             });
+#endif
+           } else {
+             visit_float(g.dtype(), "dropout", [&](auto tag) {
+               using T = decltype(tag);
+               kernels::cpu::dropout_backward(packed.data<T>(), mask.data<uint8_t>(),
+                                              grad.data<T>(), g.numel(), static_cast<T>(scale));
+             });
+           }
            return {grad};
          });
   return out;

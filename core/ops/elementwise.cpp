@@ -8,6 +8,11 @@
 #include "core/ops/reduce.h"
 #include "kernels/elementwise.h"
 
+#ifdef KILN_CUDA
+#include "core/cuda/runtime.h"
+#include "kernels/cuda/elementwise.h"
+#endif
+
 namespace kiln {
 
 using kernels::BinaryOp;
@@ -26,6 +31,18 @@ void visit_arithmetic(DType dtype, std::string_view op, F&& f) {
   }
 }
 
+#ifdef KILN_CUDA
+// The CUDA arithmetic types: the CUDA floating types and the index types.
+template <typename F>
+void visit_cuda_arithmetic(DType dtype, std::string_view op, F&& f) {
+  switch (dtype) {
+    case DType::i32: return f(int32_t{});
+    case DType::i64: return f(int64_t{});
+    default: return visit_cuda_float(dtype, op, f);
+  }
+}
+#endif
+
 Shape check_binary(std::string_view op, const Tensor& a, const Tensor& b) {
   check_same_device(op, {a, b});
   check_same_dtype(op, "second operand", b, a);
@@ -34,13 +51,23 @@ Shape check_binary(std::string_view op, const Tensor& a, const Tensor& b) {
 
 Tensor binary_forward(std::string_view op, BinaryOp kind, const Tensor& a, const Tensor& b) {
   const Shape shape = check_binary(op, a, b);
-  if (a.device().is_cuda()) no_cuda_kernel(op);
   Tensor out = empty(shape, TensorOptions{a.dtype(), a.device()});
-  visit_arithmetic(a.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::binary(kind, a.data<T>(), broadcast_layout(a, shape), b.data<T>(),
-                         broadcast_layout(b, shape), out.data<T>(), out.numel());
-  });
+  if (a.device().is_cuda()) {
+#ifdef KILN_CUDA
+    visit_cuda_arithmetic(a.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cuda::binary(kind, a.data<T>(), broadcast_layout(a, shape), b.data<T>(),
+                            broadcast_layout(b, shape), out.data<T>(), out.numel(),
+                            cuda::launch_stream(a.device().index));
+    });
+#endif
+  } else {
+    visit_arithmetic(a.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::binary(kind, a.data<T>(), broadcast_layout(a, shape), b.data<T>(),
+                           broadcast_layout(b, shape), out.data<T>(), out.numel());
+    });
+  }
   return out;
 }
 
@@ -50,23 +77,43 @@ Tensor scalar_like(double value, const Tensor& like) {
 }
 
 Tensor unary_op(std::string_view op, UnaryOp kind, const Tensor& x) {
-  if (x.device().is_cuda()) no_cuda_kernel(op);
   Tensor out = empty(x.shape(), TensorOptions{x.dtype(), x.device()});
-  visit_float(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::unary(kind, x.data<T>(), x.layout(), out.data<T>(), x.numel());
-  });
+  if (x.device().is_cuda()) {
+#ifdef KILN_CUDA
+    visit_cuda_float(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cuda::unary(kind, x.data<T>(), x.layout(), out.data<T>(), x.numel(),
+                           cuda::launch_stream(x.device().index));
+    });
+#endif
+  } else {
+    visit_float(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::unary(kind, x.data<T>(), x.layout(), out.data<T>(), x.numel());
+    });
+  }
   const Tensor saved_out = out.detach();
   record(std::string(op), out, {x},
          [op, kind, x, saved_out](const Tensor& g, const std::vector<bool>&) -> std::vector<Tensor> {
            const Tensor xc = x.contiguous();
            const Tensor gc = g.contiguous();
            Tensor dx = empty(x.shape(), TensorOptions{x.dtype(), x.device()});
-           visit_float(x.dtype(), op, [&](auto tag) {
-             using T = decltype(tag);
-             kernels::cpu::unary_backward(kind, xc.data<T>(), saved_out.data<T>(), gc.data<T>(),
-                                          dx.data<T>(), x.numel());
-           });
+           if (x.device().is_cuda()) {
+#ifdef KILN_CUDA
+             visit_cuda_float(x.dtype(), op, [&](auto tag) {
+               using T = decltype(tag);
+               kernels::cuda::unary_backward(kind, xc.data<T>(), saved_out.data<T>(),
+                                             gc.data<T>(), dx.data<T>(), x.numel(),
+                                             cuda::launch_stream(x.device().index));
+             });
+#endif
+           } else {
+             visit_float(x.dtype(), op, [&](auto tag) {
+               using T = decltype(tag);
+               kernels::cpu::unary_backward(kind, xc.data<T>(), saved_out.data<T>(),
+                                            gc.data<T>(), dx.data<T>(), x.numel());
+             });
+           }
            return {dx};
          });
   return out;
@@ -74,13 +121,23 @@ Tensor unary_op(std::string_view op, UnaryOp kind, const Tensor& x) {
 
 Tensor compare_op(std::string_view op, CompareOp kind, const Tensor& a, const Tensor& b) {
   const Shape shape = check_binary(op, a, b);
-  if (a.device().is_cuda()) no_cuda_kernel(op);
   Tensor out = empty(shape, TensorOptions{DType::boolean, a.device()});
-  visit_arithmetic(a.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::compare(kind, a.data<T>(), broadcast_layout(a, shape), b.data<T>(),
-                          broadcast_layout(b, shape), out.data<bool>(), out.numel());
-  });
+  if (a.device().is_cuda()) {
+#ifdef KILN_CUDA
+    visit_cuda_arithmetic(a.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cuda::compare(kind, a.data<T>(), broadcast_layout(a, shape), b.data<T>(),
+                             broadcast_layout(b, shape), out.data<bool>(), out.numel(),
+                             cuda::launch_stream(a.device().index));
+    });
+#endif
+  } else {
+    visit_arithmetic(a.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::compare(kind, a.data<T>(), broadcast_layout(a, shape), b.data<T>(),
+                            broadcast_layout(b, shape), out.data<bool>(), out.numel());
+    });
+  }
   return out;
 }
 

@@ -9,6 +9,11 @@
 #include "core/ops/elementwise.h"
 #include "kernels/reduce.h"
 
+#ifdef KILN_CUDA
+#include "core/cuda/runtime.h"
+#include "kernels/cuda/reduce.h"
+#endif
+
 namespace kiln {
 namespace {
 
@@ -66,12 +71,21 @@ SplitLayouts split_layouts(const Shape& shape, const Shape& strides,
 Tensor sum_kernel(const Tensor& x, const std::vector<bool>& reduced, const Shape& out_shape,
                   double scale, std::string_view op) {
   Tensor out = empty(out_shape, TensorOptions{x.dtype(), x.device()});
-  visit_float(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    if (!x.device().is_cpu()) no_cuda_kernel(op);
-    const SplitLayouts layouts = split_layouts(x.shape(), x.strides(), reduced);
-    kernels::cpu::sum_reduce(x.data<T>(), layouts.outer, layouts.reduced, out.data<T>(), scale);
-  });
+  const SplitLayouts layouts = split_layouts(x.shape(), x.strides(), reduced);
+  if (x.device().is_cuda()) {
+#ifdef KILN_CUDA
+    visit_cuda_float(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cuda::sum_reduce(x.data<T>(), layouts.outer, layouts.reduced, out.data<T>(), scale,
+                                cuda::launch_stream(x.device().index));
+    });
+#endif
+  } else {
+    visit_float(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::sum_reduce(x.data<T>(), layouts.outer, layouts.reduced, out.data<T>(), scale);
+    });
+  }
   return out;
 }
 
@@ -90,13 +104,24 @@ Tensor broadcast_back(const Tensor& g, const Shape& keepdim_shape, const Shape& 
 // Runs the max kernel; `values` may be undefined when only the indices are wanted.
 void max_kernel(const Tensor& x, const std::vector<bool>& reduced, const Tensor& values,
                 const Tensor& index, std::string_view op) {
-  visit_float(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    if (!x.device().is_cpu()) no_cuda_kernel(op);
-    const SplitLayouts layouts = split_layouts(x.shape(), x.strides(), reduced);
-    kernels::cpu::max_reduce(x.data<T>(), layouts.outer, layouts.reduced,
-                             values.defined() ? values.data<T>() : nullptr, index.data<int64_t>());
-  });
+  const SplitLayouts layouts = split_layouts(x.shape(), x.strides(), reduced);
+  if (x.device().is_cuda()) {
+#ifdef KILN_CUDA
+    visit_cuda_float(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cuda::max_reduce(x.data<T>(), layouts.outer, layouts.reduced,
+                                values.defined() ? values.data<T>() : nullptr,
+                                index.data<int64_t>(), cuda::launch_stream(x.device().index));
+    });
+#endif
+  } else {
+    visit_float(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::max_reduce(x.data<T>(), layouts.outer, layouts.reduced,
+                               values.defined() ? values.data<T>() : nullptr,
+                               index.data<int64_t>());
+    });
+  }
 }
 
 void check_nonempty_groups(const Tensor& x, const ReducePlan& plan, std::string_view op) {
@@ -143,12 +168,22 @@ Tensor max(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
            Tensor grad = zeros(shape, TensorOptions{g.dtype(), g.device()});
            const Tensor packed = g.contiguous();
            const SplitLayouts layouts = split_layouts(shape, contiguous_strides(shape), reduced);
-           visit_float(g.dtype(), "max", [&](auto tag) {
-             using T = decltype(tag);
-             if (!g.device().is_cpu()) no_cuda_kernel("max");
-             kernels::cpu::max_reduce_backward(packed.data<T>(), index.data<int64_t>(),
-                                               layouts.outer, layouts.reduced, grad.data<T>());
-           });
+           if (g.device().is_cuda()) {
+#ifdef KILN_CUDA
+             visit_cuda_float(g.dtype(), "max", [&](auto tag) {
+               using T = decltype(tag);
+               kernels::cuda::max_reduce_backward(packed.data<T>(), index.data<int64_t>(),
+                                                  layouts.outer, layouts.reduced, grad.data<T>(),
+                                                  cuda::launch_stream(g.device().index));
+             });
+#endif
+           } else {
+             visit_float(g.dtype(), "max", [&](auto tag) {
+               using T = decltype(tag);
+               kernels::cpu::max_reduce_backward(packed.data<T>(), index.data<int64_t>(),
+                                                 layouts.outer, layouts.reduced, grad.data<T>());
+             });
+           }
            return {grad};
          });
   return out;

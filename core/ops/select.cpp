@@ -8,6 +8,12 @@
 #include "core/ops/reduce.h"
 #include "kernels/select.h"
 
+#ifdef KILN_CUDA
+#include "core/cuda/runtime.h"
+#include "kernels/cpu/convert.h"
+#include "kernels/cuda/select.h"
+#endif
+
 namespace kiln {
 namespace {
 
@@ -32,11 +38,25 @@ void split_gradient(std::string_view op, const Tensor& mask, const Shape& shape,
   const TensorOptions options{g.dtype(), g.device()};
   if (want_true) grad_true = empty(shape, options);
   if (want_false) grad_false = empty(shape, options);
+  if (g.device().is_cuda()) {
+#ifdef KILN_CUDA
+    visit_cuda_float(g.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      visit_mask(mask.dtype(), op, "mask", [&](auto mask_tag) {
+        using M = decltype(mask_tag);
+        kernels::cuda::where_backward(mask.data<M>(), broadcast_layout(mask, shape),
+                                      packed.data<T>(), want_true ? grad_true.data<T>() : nullptr,
+                                      want_false ? grad_false.data<T>() : nullptr, packed.numel(),
+                                      cuda::launch_stream(g.device().index));
+      });
+    });
+#endif
+    return;
+  }
   visit_float(g.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     visit_mask(mask.dtype(), op, "mask", [&](auto mask_tag) {
       using M = decltype(mask_tag);
-      if (!g.device().is_cpu()) no_cuda_kernel(op);
       kernels::cpu::where_backward(mask.data<M>(), broadcast_layout(mask, shape), packed.data<T>(),
                                    want_true ? grad_true.data<T>() : nullptr,
                                    want_false ? grad_false.data<T>() : nullptr, packed.numel());
@@ -52,16 +72,30 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   const Shape shape =
       broadcast_shapes(broadcast_shapes(condition.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = empty(shape, TensorOptions{a.dtype(), a.device()});
-  visit_float(a.dtype(), "where", [&](auto tag) {
-    using T = decltype(tag);
-    visit_mask(condition.dtype(), "where", "condition", [&](auto mask_tag) {
-      using M = decltype(mask_tag);
-      if (!a.device().is_cpu()) no_cuda_kernel("where");
-      kernels::cpu::where(condition.data<M>(), broadcast_layout(condition, shape), a.data<T>(),
-                          broadcast_layout(a, shape), b.data<T>(), broadcast_layout(b, shape),
-                          out.data<T>(), out.numel());
+  if (a.device().is_cuda()) {
+#ifdef KILN_CUDA
+    visit_cuda_float(a.dtype(), "where", [&](auto tag) {
+      using T = decltype(tag);
+      visit_mask(condition.dtype(), "where", "condition", [&](auto mask_tag) {
+        using M = decltype(mask_tag);
+        kernels::cuda::where(condition.data<M>(), broadcast_layout(condition, shape),
+                             a.data<T>(), broadcast_layout(a, shape), b.data<T>(),
+                             broadcast_layout(b, shape), out.data<T>(), out.numel(),
+                             cuda::launch_stream(a.device().index));
+      });
     });
-  });
+#endif
+  } else {
+    visit_float(a.dtype(), "where", [&](auto tag) {
+      using T = decltype(tag);
+      visit_mask(condition.dtype(), "where", "condition", [&](auto mask_tag) {
+        using M = decltype(mask_tag);
+        kernels::cpu::where(condition.data<M>(), broadcast_layout(condition, shape), a.data<T>(),
+                            broadcast_layout(a, shape), b.data<T>(), broadcast_layout(b, shape),
+                            out.data<T>(), out.numel());
+      });
+    });
+  }
   record("where", out, {condition, a, b},
          [condition, a_shape = a.shape(), b_shape = b.shape(), shape](
              const Tensor& g, const std::vector<bool>& needs) -> std::vector<Tensor> {
@@ -80,16 +114,29 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
              "mask of shape {} does not broadcast to the input's shape {}", shape_str(mask.shape()),
              shape_str(x.shape()));
   Tensor out = empty(shape, TensorOptions{x.dtype(), x.device()});
-  visit_float(x.dtype(), "masked_fill", [&](auto tag) {
-    using T = decltype(tag);
-    visit_mask(mask.dtype(), "masked_fill", "mask", [&](auto mask_tag) {
-      using M = decltype(mask_tag);
-      if (!x.device().is_cpu()) no_cuda_kernel("masked_fill");
-      kernels::cpu::masked_fill(x.data<T>(), x.layout(), mask.data<M>(),
-                                broadcast_layout(mask, shape), static_cast<T>(value), out.data<T>(),
-                                out.numel());
+  if (x.device().is_cuda()) {
+#ifdef KILN_CUDA
+    visit_cuda_float(x.dtype(), "masked_fill", [&](auto tag) {
+      using T = decltype(tag);
+      visit_mask(mask.dtype(), "masked_fill", "mask", [&](auto mask_tag) {
+        using M = decltype(mask_tag);
+        kernels::cuda::masked_fill(x.data<T>(), x.layout(), mask.data<M>(),
+                                   broadcast_layout(mask, shape), kernels::cpu::convert<T>(value),
+                                   out.data<T>(), out.numel(), cuda::launch_stream(x.device().index));
+      });
     });
-  });
+#endif
+  } else {
+    visit_float(x.dtype(), "masked_fill", [&](auto tag) {
+      using T = decltype(tag);
+      visit_mask(mask.dtype(), "masked_fill", "mask", [&](auto mask_tag) {
+        using M = decltype(mask_tag);
+        kernels::cpu::masked_fill(x.data<T>(), x.layout(), mask.data<M>(),
+                                  broadcast_layout(mask, shape), static_cast<T>(value),
+                                  out.data<T>(), out.numel());
+      });
+    });
+  }
   record("masked_fill", out, {x, mask},
          [mask, shape](const Tensor& g, const std::vector<bool>&) -> std::vector<Tensor> {
            Tensor unused, grad_x;

@@ -154,5 +154,27 @@ TEST(Dropout, BadProbabilityIsAnError) {
   }
 }
 
+// Both devices run the same Philox test per element: the same seed and offset drop the same
+// elements, and in f32 the kept values are the same bits.
+TEST(Dropout, CudaDropsTheSameElementsAsTheCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  Generator data_gen(1);
+  const Tensor x = rand({33, 4097}, {}, &data_gen, -1.0, 1.0);
+  for (const double p : {0.1, 0.5}) {
+    Generator cpu_gen(kSeed), cuda_gen(kSeed);
+    cpu_gen.set_state(kSeed, 77);
+    cuda_gen.set_state(kSeed, 77);
+    const Tensor on_cpu = dropout(x, p, true, &cpu_gen);
+    const Tensor on_cuda = dropout(x.to(Device::cuda(0)), p, true, &cuda_gen);
+    EXPECT_EQ(on_cuda.to_vector<float>(), on_cpu.to_vector<float>()) << "p = " << p;
+    EXPECT_EQ(cuda_gen.offset(), cpu_gen.offset());
+  }
+  // A 16-bit input keeps the same elements too.
+  Generator cpu_gen(kSeed), cuda_gen(kSeed);
+  const Tensor half = ones({4097}, TensorOptions{DType::bf16, Device::cuda(0)});
+  EXPECT_EQ(mask_of(dropout(half, 0.3, true, &cuda_gen)),
+            mask_of(dropout(ones({4097}), 0.3, true, &cpu_gen)));
+}
+
 }  // namespace
 }  // namespace kiln::testing

@@ -1,6 +1,7 @@
 #include <cmath>
 
 #include "core/ops/elementwise.h"
+#include "core/ops/shape.h"
 #include "tests/ops/op_harness.h"
 
 namespace kiln::testing {
@@ -34,7 +35,7 @@ std::vector<OpCase> unary_cases() {
       {"silu", silu, [](double x) { return x * ref_sigmoid(x); }, -4, 4},
       {"abs", abs, [](double x) { return std::abs(x); }, 0.1, 2},
   };
-  const Shape shapes[] = {{1}, {7}, {4, 33}, {2, 3, 5}};
+  const Shape shapes[] = {{1}, {7}, {31}, {32}, {4, 33}, {2, 3, 5}};
   std::vector<OpCase> cases;
   for (const UnaryCase& u : ops) {
     for (const Shape& shape : shapes) {
@@ -57,6 +58,18 @@ std::vector<OpCase> unary_cases() {
     big.reference = [ref](const std::vector<RefTensor>& in) { return ref_map(in[0], ref); };
     big.check_gradients = false;
     cases.push_back(std::move(big));
+    // A contiguous view one element into its storage: too misaligned for 16-byte packs.
+    OpCase shifted;
+    shifted.name = std::string(u.name) + "_4097_offset_view";
+    shifted.inputs = {InputSpec::real({4098}, u.low, u.high)};
+    shifted.op = [op](const std::vector<Tensor>& in) { return op(slice(in[0], 0, 1, 4098)); };
+    shifted.reference = [ref](const std::vector<RefTensor>& in) {
+      RefTensor tail({4097});
+      tail.data.assign(in[0].data.begin() + 1, in[0].data.end());
+      return ref_map(tail, ref);
+    };
+    shifted.check_gradients = false;
+    cases.push_back(std::move(shifted));
   }
   return cases;
 }
@@ -81,9 +94,14 @@ std::vector<OpCase> binary_cases() {
   // Pairs that exercise broadcasting: equal shapes, a trailing vector, a column, a scalar,
   // both sides expanding, and a missing leading dim.
   const std::pair<Shape, Shape> shapes[] = {
-      {{7}, {7}},       {{3, 33}, {33}},    {{4, 5}, {4, 1}},  {{2, 3}, {}},
-      {{3, 1}, {1, 4}}, {{2, 3, 4}, {3, 4}}, {{1}, {2, 2, 2}}, {{32}, {32}},
+      {{7}, {7}},       {{3, 33}, {33}},     {{4, 5}, {4, 1}},  {{2, 3}, {}},
+      {{3, 1}, {1, 4}}, {{2, 3, 4}, {3, 4}}, {{1}, {2, 2, 2}},  {{32}, {32}},
+      {{31}, {31}},     {{33}, {1}},         {{2, 31}, {2, 1}},
   };
+  // Forward only (finite differences over thousands of inputs are slow): the sizes where
+  // vectorised kernels have tails, and a bias-like broadcast.
+  const std::pair<Shape, Shape> big_shapes[] = {
+      {{4097}, {4097}}, {{4097}, {}}, {{33, 4097}, {4097}}, {{4097, 33}, {4097, 1}}};
   std::vector<OpCase> cases;
   for (const BinaryCase& b : ops) {
     for (const auto& [sa, sb] : shapes) {
@@ -96,6 +114,19 @@ std::vector<OpCase> binary_cases() {
       c.op = [op](const std::vector<Tensor>& in) { return op(in[0], in[1]); };
       auto ref = b.ref;
       c.reference = [ref](const std::vector<RefTensor>& in) { return ref_zip(in[0], in[1], ref); };
+      cases.push_back(std::move(c));
+    }
+    for (const auto& [sa, sb] : big_shapes) {
+      OpCase c;
+      c.name = std::string(b.name) + "_forward_" + std::to_string(sa.size()) + "d" +
+               std::to_string(shape_numel(sa)) + "_by_" + std::to_string(sb.size()) + "d" +
+               std::to_string(shape_numel(sb));
+      c.inputs = {InputSpec::real(sa, b.low, b.high), InputSpec::real(sb, b.low, b.high)};
+      auto op = b.op;
+      c.op = [op](const std::vector<Tensor>& in) { return op(in[0], in[1]); };
+      auto ref = b.ref;
+      c.reference = [ref](const std::vector<RefTensor>& in) { return ref_zip(in[0], in[1], ref); };
+      c.check_gradients = false;
       cases.push_back(std::move(c));
     }
   }
@@ -194,6 +225,23 @@ TEST(Elementwise, IntegerArithmeticWorksWithoutGradients) {
   EXPECT_EQ((a + b).to_vector<int64_t>(), (std::vector<int64_t>{11, 22, 33}));
   EXPECT_EQ(gt(b, a * a * 4).to_vector<int64_t>(), (std::vector<int64_t>{1, 1, 0}));
   EXPECT_THROW(exp(a), Error);
+}
+
+// Index arithmetic and comparisons on CUDA give the CPU's integers.
+TEST(Elementwise, CudaIntegerArithmeticAndComparisonsMatchTheCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  for (const DType dtype : {DType::i32, DType::i64}) {
+    const Tensor a = arange(-50, 4047, 1, TensorOptions{dtype});
+    const Tensor b = arange(1, 4098, 1, TensorOptions{dtype});
+    const Tensor ca = a.to(Device::cuda(0));
+    const Tensor cb = b.to(Device::cuda(0));
+    EXPECT_EQ((ca + cb).to_vector<int64_t>(), (a + b).to_vector<int64_t>());
+    EXPECT_EQ((ca * cb).to_vector<int64_t>(), (a * b).to_vector<int64_t>());
+    EXPECT_EQ((ca / cb).to_vector<int64_t>(), (a / b).to_vector<int64_t>());
+    EXPECT_EQ(maximum(ca, cb).to_vector<int64_t>(), maximum(a, b).to_vector<int64_t>());
+    EXPECT_EQ(lt(ca, cb * 0 + 7).to_vector<int64_t>(), lt(a, b * 0 + 7).to_vector<int64_t>());
+    EXPECT_EQ(eq(ca, cb - 51).to_vector<int64_t>(), eq(a, b - 51).to_vector<int64_t>());
+  }
 }
 
 TEST(Elementwise, GeluMatchesGpt2Formula) {

@@ -115,5 +115,36 @@ TEST(Embedding, ParallelBackwardMatchesSerialSums) {
   EXPECT_EQ(weight.grad().to_vector<float>(), expected);
 }
 
+// Sorted by id and summed in position order, the CUDA backward repeats bit for bit and, in f32,
+// adds in the CPU kernel's order, so it equals the CPU gradient exactly.
+TEST(Embedding, CudaBackwardIsDeterministicAndMatchesTheCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  const int64_t vocab = 50, dim = 768, n = 4097;
+  Generator gen(5);
+  const Tensor ids = randint(0, vocab, {n}, TensorOptions{DType::i64}, &gen);
+  const Tensor g = rand({n, dim}, {}, &gen, -1.0, 1.0);
+  auto gradient = [&](Device device, DType id_type) {
+    Tensor weight = zeros({vocab, dim}, TensorOptions{DType::f32, device});
+    weight.set_requires_grad(true);
+    embedding(weight, ids.to(id_type).to(device)).backward(g.to(device));
+    return weight.grad().to_vector<float>();
+  };
+  const std::vector<float> on_cpu = gradient(Device::cpu(), DType::i64);
+  const std::vector<float> first = gradient(Device::cuda(0), DType::i64);
+  EXPECT_EQ(first, gradient(Device::cuda(0), DType::i64));
+  EXPECT_EQ(first, gradient(Device::cuda(0), DType::i32));
+  EXPECT_EQ(first, on_cpu);
+}
+
+TEST(Embedding, CudaOutOfRangeIdNamesTheId) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  const Tensor weight = zeros({10, 4}, TensorOptions{DType::f32, Device::cuda(0)});
+  expect_error(
+      [&] {
+        embedding(weight, from_vector<int64_t>({1, 12, 2, 10}, {4}, Device::cuda(0)));
+      },
+      {"[embedding]", "id 12", "position 1", "10 embeddings"});
+}
+
 }  // namespace
 }  // namespace kiln::testing

@@ -4,6 +4,7 @@
 
 #include "core/autograd.h"
 #include "core/random.h"
+#include "kernels/numeric_types.h"
 
 namespace kiln::testing {
 
@@ -92,6 +93,32 @@ std::vector<RefTensor> rounded_to_f32(std::vector<RefTensor> refs) {
   for (RefTensor& r : refs)
     for (double& v : r.data) v = static_cast<double>(static_cast<float>(v));
   return refs;
+}
+
+// The real inputs rounded through a 16-bit type (index and mask inputs stay exact), so the CPU
+// f32 op sees the values a 16-bit CUDA op sees.
+std::vector<RefTensor> rounded_to_half(const OpCase& c, std::vector<RefTensor> refs, DType dtype) {
+  for (size_t i = 0; i < refs.size(); ++i) {
+    if (c.inputs[i].kind != InputKind::real) continue;
+    for (double& v : refs[i].data) {
+      const auto f = static_cast<float>(v);
+      v = dtype == DType::bf16 ? static_cast<float>(bf16(f)) : static_cast<float>(f16(f));
+    }
+  }
+  return refs;
+}
+
+// Marks the inputs the case differentiates with respect to.
+void require_grads(const OpCase& c, std::vector<Tensor>& inputs) {
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (c.inputs[i].kind == InputKind::real && c.inputs[i].differentiable)
+      inputs[i].set_requires_grad(true);
+}
+
+// The upstream gradient the backward checks use: fixed random weights of the output's shape.
+Tensor output_weights(const OpCase& c, const Shape& shape, DType dtype) {
+  Generator gen(fnv1a(c.name) ^ 0x5eedu);
+  return rand(shape, TensorOptions{dtype}, &gen, -1.0, 1.0);
 }
 
 void expect_matches_reference(const OpCase& c, const Tensor& out, const RefTensor& expected,
@@ -211,8 +238,7 @@ TEST_P(OpHarness, BackwardMatchesFiniteDifferences) {
   ASSERT_TRUE(any) << "a differentiable case needs a differentiable input";
   const Tensor out = c.op(inputs);
   ASSERT_TRUE(out.requires_grad()) << c.name << " recorded no backward";
-  Generator gen(fnv1a(c.name) ^ 0x5eedu);
-  const Tensor weights = rand(out.shape(), TensorOptions{DType::f64}, &gen, -1.0, 1.0);
+  const Tensor weights = output_weights(c, out.shape(), DType::f64);
   out.backward(weights);
   const std::vector<double> w = weights.to_vector<double>();
 
@@ -237,16 +263,66 @@ TEST_P(OpHarness, BackwardMatchesFiniteDifferences) {
   }
 }
 
+// Forward and, when the output is differentiable, the gradients of every differentiable input.
 TEST_P(OpHarness, CudaMatchesCpu) {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
   const OpCase& c = GetParam();
   const std::vector<RefTensor> refs = rounded_to_f32(random_refs(c));
-  const Tensor on_cpu = c.op(make_inputs(c, refs, DType::f32, false));
-  const Tensor on_cuda = c.op(make_inputs(c, refs, DType::f32, false, Device::cuda(0)));
+  std::vector<Tensor> cpu_inputs = make_inputs(c, refs, DType::f32, false);
+  std::vector<Tensor> cuda_inputs = make_inputs(c, refs, DType::f32, false, Device::cuda(0));
+  require_grads(c, cpu_inputs);
+  require_grads(c, cuda_inputs);
+  const Tensor on_cpu = c.op(cpu_inputs);
+  const Tensor on_cuda = c.op(cuda_inputs);
   ASSERT_TRUE(on_cuda.device().is_cuda());
   ASSERT_EQ(on_cuda.shape(), on_cpu.shape());
   EXPECT_LE(relative_error(on_cuda.to_vector<double>(), on_cpu.to_vector<double>()),
-            c.f32_tolerance);
+            c.f32_tolerance)
+      << "forward of " << c.name;
+  if (!on_cpu.requires_grad()) return;  // comparisons, argmax: nothing to differentiate
+
+  const Tensor weights = output_weights(c, on_cpu.shape(), DType::f32);
+  on_cpu.backward(weights);
+  on_cuda.backward(weights.to(Device::cuda(0)));
+  for (size_t i = 0; i < cpu_inputs.size(); ++i) {
+    if (!cpu_inputs[i].requires_grad()) continue;
+    ASSERT_TRUE(cuda_inputs[i].grad().defined()) << "no CUDA gradient reached input " << i;
+    ASSERT_TRUE(cuda_inputs[i].grad().device().is_cuda());
+    EXPECT_LE(relative_error(cuda_inputs[i].grad().to_vector<double>(),
+                             cpu_inputs[i].grad().to_vector<double>()),
+              c.f32_tolerance)
+        << "gradient of input " << i << " of " << c.name;
+  }
+}
+
+// The op in a 16-bit type on CUDA against the CPU f32 op on the same (rounded) values: what is
+// left is the op's own rounding in that type.
+void expect_cuda_half_matches_cpu(const OpCase& c, DType dtype, double tolerance) {
+  const std::vector<RefTensor> refs = rounded_to_half(c, random_refs(c), dtype);
+  const Tensor on_cpu = c.op(make_inputs(c, refs, DType::f32, false));
+  const Tensor on_cuda = c.op(make_inputs(c, refs, dtype, false, Device::cuda(0)));
+  ASSERT_TRUE(on_cuda.device().is_cuda());
+  ASSERT_EQ(on_cuda.shape(), on_cpu.shape());
+  if (is_floating(on_cpu.dtype())) {
+    EXPECT_EQ(on_cuda.dtype(), dtype) << "a " << dtype_name(dtype) << " op should give "
+                                      << dtype_name(dtype);
+  }
+  EXPECT_LE(relative_error(on_cuda.to_vector<double>(), on_cpu.to_vector<double>()), tolerance)
+      << dtype_name(dtype) << " forward of " << c.name;
+}
+
+TEST_P(OpHarness, CudaBf16MatchesCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  const OpCase& c = GetParam();
+  if (!c.check_half_types) GTEST_SKIP() << "f32 only on CUDA";
+  expect_cuda_half_matches_cpu(c, DType::bf16, c.bf16_tolerance);
+}
+
+TEST_P(OpHarness, CudaF16MatchesCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  const OpCase& c = GetParam();
+  if (!c.check_half_types) GTEST_SKIP() << "f32 only on CUDA";
+  expect_cuda_half_matches_cpu(c, DType::f16, c.f16_tolerance);
 }
 
 }  // namespace kiln::testing

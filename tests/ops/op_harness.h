@@ -4,7 +4,9 @@
 //       ones rounded, so the reference sees exactly what the op saw),
 //   (b) on non-contiguous views of the same inputs (same result as contiguous),
 //   (c) backward against central finite differences in f64,
-//   (d) CUDA against CPU in f32 when a device is present (skipped otherwise).
+//   (d) when a CUDA device is present (skipped otherwise): CUDA against CPU in f32, forward and
+//       the gradients of every differentiable input for the same upstream gradient; and the
+//       forward in bf16 and f16 on CUDA against the CPU f32 op on the same rounded inputs.
 // A family's test file defines its cases and its references, then writes
 //   KILN_OP_CASES(Softmax, softmax_cases());
 #include <gtest/gtest.h>
@@ -81,6 +83,10 @@ struct OpCase {
   double gradient_tolerance = 1e-6;
   // Finite-difference step; kinks (relu, max) need inputs kept away from them, not a larger step.
   double fd_step = 1e-6;
+  // CUDA in bf16 / f16: off for ops that take only f32 on CUDA; tolerances as in DESIGN.md.
+  bool check_half_types = true;
+  double bf16_tolerance = 2e-2;
+  double f16_tolerance = 5e-3;
 };
 
 // Relative error ‖a - b‖ / max(‖b‖, tiny).

@@ -335,5 +335,45 @@ TEST(Reduce, BadArgumentsNameTheOp) {
   expect_error([&] { sum_to(x, {1, 2, 3}); }, "[sum_to]");
 }
 
+// Shapes that take each CUDA launch shape: warp rows, block rows, rows cut into chunks, columns,
+// and columns cut into chunks. The results repeat bit for bit and match the CPU.
+TEST(Reduce, CudaReductionsAreDeterministicAndMatchTheCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  Generator gen(9);
+  struct Case {
+    Shape shape;
+    std::vector<int64_t> dims;
+  };
+  const Case cases[] = {{{300, 70}, {1}},     {{70, 3000}, {1}},     {{3, 200000}, {1}},
+                        {{1000000}, {}},      {{200000, 40}, {0}},   {{4097, 33}, {0}},
+                        {{64, 1025, 2}, {1}}, {{5, 40, 257}, {0, 2}}};
+  for (const Case& c : cases) {
+    const Tensor x = rand(c.shape, {}, &gen, -1.0, 1.0);
+    const Tensor x_cuda = x.to(Device::cuda(0));
+    const std::vector<float> first = sum(x_cuda, c.dims).to_vector<float>();
+    EXPECT_EQ(first, sum(x_cuda, c.dims).to_vector<float>()) << shape_str(c.shape);
+    std::vector<double> expected = sum(x, c.dims).to_vector<double>();
+    EXPECT_LE(relative_error(std::vector<double>(first.begin(), first.end()), expected), 1e-5)
+        << shape_str(c.shape);
+    EXPECT_EQ(max(x_cuda, c.dims).to_vector<float>(), max(x, c.dims).to_vector<float>())
+        << shape_str(c.shape);
+  }
+}
+
+TEST(Reduce, CudaArgmaxTiesAcrossChunksPickTheFirstIndex) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  std::vector<float> values(2 * 200000, 0.0f);
+  values[50000] = values[150000] = 1.0f;
+  values[200000 + 199999] = values[200000 + 90000] = 2.0f;
+  const Tensor x = from_vector(values, {2, 200000}, Device::cuda(0));
+  EXPECT_EQ(argmax(x, 1).to_vector<int64_t>(), (std::vector<int64_t>{50000, 90000}));
+  EXPECT_EQ(argmax(x.transpose(0, 1), 0).to_vector<int64_t>(),
+            (std::vector<int64_t>{50000, 90000}));
+  std::vector<float> with_nan(1000, 0.0f);
+  with_nan[700] = std::nanf("");
+  with_nan[900] = std::nanf("");
+  EXPECT_EQ(argmax(from_vector(with_nan, {1000}, Device::cuda(0)), 0).item(), 700.0);
+}
+
 }  // namespace
 }  // namespace kiln::testing
