@@ -113,7 +113,10 @@ Tensor rows_times(std::string_view op, const Tensor& x, const Tensor& w, bool tr
   Tensor out = empty(shape, TensorOptions{x.dtype(), x.device()});
   if (x.device().is_cuda()) {
 #ifdef KILN_CUDA
-    const Tensor b = bias != nullptr ? bias->detach().contiguous() : Tensor();
+    // A bias that is a view into another tensor may be misaligned for cuBLASLt's vector reads;
+    // a copy has storage of its own, which the pool aligns.
+    Tensor b = bias != nullptr ? bias->detach().contiguous() : Tensor();
+    if (b.defined() && b.offset() != 0) b = b.clone();
     visit_cuda_float(x.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
       kernels::cuda::gemm(blas_context(x), mx.transposed, transpose_w != mw.transposed, rows, q, p,

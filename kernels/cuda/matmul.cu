@@ -66,7 +66,7 @@ struct PlanKey {
   bool tf32, bias;
   bool trans_a, trans_b;
   int64_t m, n, k, lda, ldb, batch, stride_a, stride_b;
-  uint32_t align_a, align_b, align_c, align_bias;
+  uint32_t align_a, align_b, align_c;
   auto operator<=>(const PlanKey&) const = default;
 };
 
@@ -199,8 +199,7 @@ void run_plan(const BlasContext& ctx, bool trans_a, bool trans_b, int64_t m, int
                     stride_b,
                     alignment_of(a, stride_a),
                     alignment_of(b, stride_b),
-                    alignment_of(c, m * n),
-                    bias != nullptr ? alignment_of(bias) : 16u};
+                    alignment_of(c, m * n)};
   PlanCache& cache = plan_cache();
   // Held across the call: the bias pointer is an attribute of the shared descriptor.
   std::lock_guard lock(cache.mutex);

@@ -24,8 +24,9 @@ struct BlasContext {
 };
 
 // c = op(a) · op(b) (+ bias broadcast over rows) with op(a) [m, k], op(b) [k, n] and c [m, n]
-// contiguous; `bias` [n] may be null. f32 computes in f32 unless `allow_tf32` (inputs rounded
-// to TF32 on tensor cores); bf16/f16 accumulate in f32.
+// contiguous; `bias` [n] may be null, and must be 16-byte aligned (cuBLASLt reads it in vectors).
+// f32 computes in f32 unless `allow_tf32` (inputs rounded to TF32 on tensor cores); bf16/f16
+// accumulate in f32.
 template <typename T>
 void gemm(const BlasContext& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
           const T* a, int64_t lda, const T* b, int64_t ldb, const T* bias, T* c, bool allow_tf32);

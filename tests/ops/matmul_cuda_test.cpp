@@ -176,8 +176,14 @@ TEST_F(MatmulCuda, MisalignedOperandsMultiply) {
     const Tensor b = slice(in[1], -1, 3, in[1].size(-1));
     return matmul(a, b, false, true);
   };
+  // A bias that is a view one element into another tensor.
+  const Product offset_bias = [](const std::vector<Tensor>& in) {
+    return linear(in[0], in[1], slice(in[2], 0, 1, in[2].size(0)));
+  };
   for (const auto& [dtype, tolerance] : std::vector<std::pair<DType, double>>{
            {DType::f32, 1e-5}, {DType::bf16, 2e-2}, {DType::f16, 5e-3}}) {
+    expect_cuda_matches_cpu("bias at an offset", offset_bias, {{5, 33}, {31, 33}, {32}}, dtype,
+                            tolerance, false);
     expect_cuda_matches_cpu("sliced", sliced, {{33, 65}, {31, 67}}, dtype, tolerance, false);
     expect_cuda_matches_cpu("sliced batched", sliced, {{2, 33, 65}, {2, 31, 67}}, dtype, tolerance,
                             false);
