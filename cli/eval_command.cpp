@@ -15,6 +15,8 @@ void add_eval_command(CLI::App& app) {
     std::optional<std::string> text;
     std::optional<std::string> file;
     bool json = false;
+    std::string device = "cpu";
+    std::string dtype = "f32";
   };
   auto options = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("eval", "Loss and perplexity of a text");
@@ -23,9 +25,12 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--file", options->file, "File to score")->excludes(text);
   cmd->add_flag("--json", options->json,
                 R"(Print {"loss": ..., "perplexity": ..., "tokens": ...})");
+  cmd->add_option("--device", options->device, "cpu, cuda, cuda:N or auto (CUDA when present)");
+  cmd->add_option("--dtype", options->dtype, "f32, or bf16/f16 on CUDA");
   cmd->callback([options] {
     const std::string input = read_text_input(options->text, options->file, "eval");
     LoadedModel loaded = load_model_dir(options->model);
+    place_model(*loaded.model, options->device, options->dtype, "eval");
     const infer::LossResult r =
         infer::evaluate_loss(*loaded.model, loaded.tokenizer->encode(input));
     if (options->json) {

@@ -21,6 +21,8 @@ void add_generate_command(CLI::App& app) {
     uint64_t seed = 0;
     bool greedy = false;
     bool json = false;
+    std::string device = "cpu";
+    std::string dtype = "f32";
   };
   auto options = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("generate", "Continue a prompt (greedy or sampled)");
@@ -39,8 +41,11 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--seed", options->seed, "Sampling seed")->transform(unsigned_integer());
   cmd->add_flag("--greedy", options->greedy, "Always take the most likely token");
   cmd->add_flag("--json", options->json, R"(Print {"ids": [...], "text": "..."})");
+  cmd->add_option("--device", options->device, "cpu, cuda, cuda:N or auto (CUDA when present)");
+  cmd->add_option("--dtype", options->dtype, "f32, or bf16/f16 on CUDA");
   cmd->callback([options] {
     LoadedModel loaded = load_model_dir(options->model);
+    place_model(*loaded.model, options->device, options->dtype, "generate");
     const std::vector<int64_t> prompt = loaded.tokenizer->encode(options->prompt);
     KILN_CHECK(!prompt.empty(), "generate", "the prompt encodes to no tokens");
     KILN_CHECK(static_cast<int64_t>(prompt.size()) <= loaded.model->config().block_size, "generate",

@@ -1,5 +1,6 @@
 #include "cli/inputs.h"
 
+#include "core/device.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "models/hf.h"
@@ -21,6 +22,19 @@ LoadedModel load_model_dir(const std::filesystem::path& given) {
              "the tokenizer in {} has {} tokens but the model only {}", dir.string(),
              loaded.tokenizer->vocab_size(), loaded.model->config().vocab_size);
   return loaded;
+}
+
+void place_model(models::GPT& model, const std::string& device, const std::string& dtype,
+                 std::string_view command) {
+  const Device target = device == "auto" ? (cuda_available() ? Device::cuda(0) : Device::cpu())
+                                         : parse_device(device);
+  const DType type = parse_dtype(dtype);
+  KILN_CHECK(type == DType::f32 || type == DType::bf16 || type == DType::f16, command,
+             "--dtype {} is not one of f32, bf16, f16", dtype);
+  KILN_CHECK(type == DType::f32 || target.is_cuda(), command,
+             "--dtype {} needs --device cuda; the CPU runs models in f32", dtype);
+  model.to(target);
+  model.to(type);
 }
 
 std::string read_text_input(const std::optional<std::string>& text,

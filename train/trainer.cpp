@@ -113,6 +113,9 @@ TrainSummary run_training(TrainConfig config, const std::optional<fs::path>& res
              "'block_size' {} exceeds the model's context of {}", config.block_size,
              model->config().block_size);
   model->to(device);
+  // bf16/f16 runs keep the model itself in that dtype on the device; the optimizer's state stays
+  // f32.
+  if (config.dtype != "f32") model->to(parse_dtype(config.dtype));
   std::unique_ptr<Optimizer> optimizer = make_optimizer(config, *model);
   const LrSchedule schedule = make_schedule(config);
   int64_t step = 0;

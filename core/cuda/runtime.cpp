@@ -1,6 +1,9 @@
 #include "core/cuda/runtime.h"
 
+#include <algorithm>
 #include <array>
+#include <bit>
+#include <cstring>
 #include <mutex>
 
 #include "core/cuda/check.h"
@@ -9,10 +12,29 @@ namespace kiln::cuda {
 namespace {
 
 constexpr int kMaxDevices = 64;
+// Pinned staging: at least 1 MiB (one allocation serves every small copy), at most 64 MiB
+// (pinned memory is taken from the host for the life of the process).
+constexpr size_t kMinStaging = size_t{1} << 20;
+constexpr size_t kMaxStaging = size_t{64} << 20;
+// cuBLASLt's recommended workspace on Hopper; it also covers older GPUs.
+constexpr size_t kBlasWorkspaceBytes = size_t{32} << 20;
+
+// A pinned host buffer used as two halves, so the host can fill or drain one while the DMA
+// engine works on the other; `ready[i]` marks the end of the last transfer through half i.
+struct Staging {
+  std::mutex mutex;
+  char* data = nullptr;
+  size_t capacity = 0;
+  std::array<cudaEvent_t, 2> ready = {};
+};
 
 struct DeviceState {
   std::once_flag init;
   cudaStream_t stream = nullptr;
+  Staging staging;
+  std::once_flag blas_init;
+  cublasLtHandle_t blas = nullptr;
+  BlasWorkspace workspace;
 };
 
 std::array<DeviceState, kMaxDevices>& states() {
@@ -47,7 +69,9 @@ int device_count() {
   return count;
 }
 
-cudaStream_t stream(int device) { return state(device).stream; }
+cudaStream_t stream(int device) {
+  return state(device).stream;
+}
 
 cudaStream_t launch_stream(int device) {
   DeviceState& s = state(device);
@@ -76,14 +100,90 @@ void deallocate(void* ptr, int device) {
   if (cudaSetDevice(device) == cudaSuccess) cudaFreeAsync(ptr, state(device).stream);
 }
 
+namespace {
+
+// Makes the staging buffer at least large enough for `nbytes` (within the bounds above). Called
+// with the staging mutex held and no transfer in flight.
+void reserve_staging(Staging& staging, size_t nbytes) {
+  const size_t wanted = std::clamp(std::bit_ceil(nbytes), kMinStaging, kMaxStaging);
+  if (staging.capacity >= wanted) return;
+  if (staging.data == nullptr) {
+    for (cudaEvent_t& e : staging.ready)
+      CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  } else {
+    CUDA_CHECK(cudaFreeHost(staging.data));
+    staging.data = nullptr;
+    staging.capacity = 0;
+  }
+  void* data = nullptr;
+  CUDA_CHECK(cudaMallocHost(&data, wanted));
+  staging.data = static_cast<char*>(data);
+  staging.capacity = wanted;
+}
+
+void copy_to_device(char* dst, const char* src, size_t nbytes, Staging& staging,
+                    cudaStream_t stream) {
+  const size_t chunk = staging.capacity / 2;
+  size_t index = 0;
+  for (size_t offset = 0; offset < nbytes; offset += chunk, ++index) {
+    const size_t half = index % 2;
+    const size_t len = std::min(chunk, nbytes - offset);
+    char* slot = staging.data + half * chunk;
+    // The half is free again once the transfer two chunks back has left it.
+    if (index >= 2) CUDA_CHECK(cudaEventSynchronize(staging.ready[half]));
+    std::memcpy(slot, src + offset, len);
+    CUDA_CHECK(cudaMemcpyAsync(dst + offset, slot, len, cudaMemcpyHostToDevice, stream));
+    CUDA_CHECK(cudaEventRecord(staging.ready[half], stream));
+  }
+  CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+void copy_to_host(char* dst, const char* src, size_t nbytes, Staging& staging,
+                  cudaStream_t stream) {
+  const size_t chunk = staging.capacity / 2;
+  const size_t chunks = (nbytes + chunk - 1) / chunk;
+  auto start = [&](size_t index) {
+    const size_t offset = index * chunk;
+    const size_t half = index % 2;
+    CUDA_CHECK(cudaMemcpyAsync(staging.data + half * chunk, src + offset,
+                               std::min(chunk, nbytes - offset), cudaMemcpyDeviceToHost, stream));
+    CUDA_CHECK(cudaEventRecord(staging.ready[half], stream));
+  };
+  start(0);
+  for (size_t index = 0; index < chunks; ++index) {
+    // The next chunk lands in the other half while this one is copied out.
+    if (index + 1 < chunks) start(index + 1);
+    const size_t offset = index * chunk;
+    const size_t half = index % 2;
+    CUDA_CHECK(cudaEventSynchronize(staging.ready[half]));
+    std::memcpy(dst + offset, staging.data + half * chunk, std::min(chunk, nbytes - offset));
+  }
+}
+
+}  // namespace
+
 void copy(void* dst, const void* src, size_t nbytes, cudaMemcpyKind kind, int device) {
   DeviceState& s = state(device);
   CUDA_CHECK(cudaSetDevice(device));
-  CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, kind, s.stream));
-  CUDA_CHECK(cudaStreamSynchronize(s.stream));
+  if (kind == cudaMemcpyDeviceToDevice || nbytes == 0) {
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, kind, s.stream));
+    CUDA_CHECK(cudaStreamSynchronize(s.stream));
+    return;
+  }
+  std::lock_guard lock(s.staging.mutex);
+  reserve_staging(s.staging, nbytes);
+  if (kind == cudaMemcpyHostToDevice) {
+    copy_to_device(static_cast<char*>(dst), static_cast<const char*>(src), nbytes, s.staging,
+                   s.stream);
+  } else {
+    copy_to_host(static_cast<char*>(dst), static_cast<const char*>(src), nbytes, s.staging,
+                 s.stream);
+  }
 }
 
-void synchronize(int device) { CUDA_CHECK(cudaStreamSynchronize(state(device).stream)); }
+void synchronize(int device) {
+  CUDA_CHECK(cudaStreamSynchronize(state(device).stream));
+}
 
 MemoryStats memory_stats(int device) {
   state(device);
@@ -93,6 +193,28 @@ MemoryStats memory_stats(int device) {
   CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &current));
   CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &peak));
   return {current, peak};
+}
+
+namespace {
+
+DeviceState& blas_state(int device) {
+  DeviceState& s = state(device);
+  std::call_once(s.blas_init, [&] {
+    CUDA_CHECK(cudaSetDevice(device));
+    CUBLAS_CHECK(cublasLtCreate(&s.blas));
+    s.workspace = {allocate(kBlasWorkspaceBytes, device), kBlasWorkspaceBytes};
+  });
+  return s;
+}
+
+}  // namespace
+
+cublasLtHandle_t blas_handle(int device) {
+  return blas_state(device).blas;
+}
+
+BlasWorkspace blas_workspace(int device) {
+  return blas_state(device).workspace;
 }
 
 }  // namespace kiln::cuda

@@ -1,6 +1,7 @@
 #include "core/ops/matmul.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <optional>
 
@@ -10,8 +11,25 @@
 #include "core/ops/reduce.h"
 #include "kernels/matmul.h"
 
+#ifdef KILN_CUDA
+#include "core/cuda/runtime.h"
+#include "kernels/cuda/matmul.h"
+#endif
+
 namespace kiln {
 namespace {
+
+std::atomic<bool> tf32_allowed{false};
+
+#ifdef KILN_CUDA
+// The handle, workspace and stream of the device `t` lives on (making it current).
+kernels::cuda::BlasContext blas_context(const Tensor& t) {
+  const int device = t.device().index;
+  const cudaStream_t stream = cuda::launch_stream(device);
+  const cuda::BlasWorkspace workspace = cuda::blas_workspace(device);
+  return {cuda::blas_handle(device), device, workspace.data, workspace.bytes, stream};
+}
+#endif
 
 // A matrix as CBLAS reads it: the tensor whose data pointer is passed (the input itself, or a
 // contiguous copy when its strides fit no BLAS layout), whether it is stored transposed
@@ -93,6 +111,21 @@ Tensor rows_times(std::string_view op, const Tensor& x, const Tensor& w, bool tr
   Shape shape(x.shape().begin(), x.shape().end() - 1);
   shape.push_back(q);
   Tensor out = empty(shape, TensorOptions{x.dtype(), x.device()});
+  if (x.device().is_cuda()) {
+#ifdef KILN_CUDA
+    // A bias that is a view into another tensor may be misaligned for cuBLASLt's vector reads;
+    // a copy has storage of its own, which the pool aligns.
+    Tensor b = bias != nullptr ? bias->detach().contiguous() : Tensor();
+    if (b.defined() && b.offset() != 0) b = b.clone();
+    visit_cuda_float(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cuda::gemm(blas_context(x), mx.transposed, transpose_w != mw.transposed, rows, q, p,
+                          mx.base.data<T>(), mx.ld, mw.base.data<T>(), mw.ld,
+                          b.defined() ? b.data<T>() : nullptr, out.data<T>(), allow_tf32());
+    });
+#endif
+    return out;
+  }
   visit_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     T beta = T(0);
@@ -114,6 +147,17 @@ Tensor rows_t_rows(std::string_view op, const Tensor& x, const Tensor& y) {
   const BlasMatrix my = blas_rows(op, y);
   const int64_t rows = leading_rows(x), p = x.size(-1), q = y.size(-1);
   Tensor out = empty({p, q}, TensorOptions{x.dtype(), x.device()});
+  if (x.device().is_cuda()) {
+#ifdef KILN_CUDA
+    visit_cuda_float(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cuda::gemm(blas_context(x), !mx.transposed, my.transposed, p, q, rows,
+                          mx.base.data<T>(), mx.ld, my.base.data<T>(), my.ld,
+                          static_cast<const T*>(nullptr), out.data<T>(), allow_tf32());
+    });
+#endif
+    return out;
+  }
   visit_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::gemm(!mx.transposed, my.transposed, p, q, rows, mx.base.data<T>(), mx.ld,
@@ -130,6 +174,16 @@ Tensor sum_leading(std::string_view op, const Tensor& g) {
   // A 2-D gradient stored transposed is rare (it would come from a transpose op); copy it.
   const Tensor base = mg.transposed ? g.detach().contiguous() : mg.base;
   const int64_t ld = mg.transposed ? std::max<int64_t>(1, q) : mg.ld;
+  if (g.device().is_cuda()) {
+#ifdef KILN_CUDA
+    visit_cuda_float(g.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cuda::sum_rows(base.data<T>(), leading_rows(g), q, ld, out.data<T>(),
+                              cuda::launch_stream(g.device().index));
+    });
+#endif
+    return out;
+  }
   visit_float(g.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::sum_rows(base.data<T>(), leading_rows(g), q, ld, out.data<T>());
@@ -165,6 +219,18 @@ Tensor matmul_forward(const Tensor& a, const Tensor& b, bool transpose_a, bool t
   Tensor out = empty(shape, TensorOptions{a.dtype(), a.device()});
   const BlasMatrix ma = blas_matrix(op, a);
   const BlasMatrix mb = blas_matrix(op, b);
+  if (a.device().is_cuda()) {
+#ifdef KILN_CUDA
+    visit_cuda_float(a.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cuda::gemm_batched(blas_context(a), shape_numel(batch), transpose_a != ma.transposed,
+                                  transpose_b != mb.transposed, m, n, k, ma.base.data<T>(),
+                                  batch_layout(ma.base, batch), ma.ld, mb.base.data<T>(),
+                                  batch_layout(mb.base, batch), mb.ld, out.data<T>(), allow_tf32());
+    });
+#endif
+    return out;
+  }
   visit_float(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::gemm_batched(shape_numel(batch), transpose_a != ma.transposed,
@@ -197,7 +263,6 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   KILN_CHECK(ka == kb, op, "a {}{} and b {}{} have inner dims {} and {}, expected them equal",
              shape_str(a.shape()), transpose_a ? " (transposed)" : "", shape_str(b.shape()),
              transpose_b ? " (transposed)" : "", ka, kb);
-  if (a.device().is_cuda()) no_cuda_kernel(op);
 
   Tensor out = matmul_forward(a, b, transpose_a, transpose_b);
   record("matmul", out, {a, b},
@@ -246,7 +311,6 @@ Tensor linear(const Tensor& x, const Tensor& weight, const std::optional<Tensor>
                weight.size(0), shape_str(weight.shape()));
   }
   check_same_device(op, {x, weight, b});
-  if (x.device().is_cuda()) no_cuda_kernel(op);
 
   Tensor out = rows_times(op, x, weight, true, b.defined() ? &b : nullptr);
   record("linear", out, {x, weight, b},
@@ -258,6 +322,14 @@ Tensor linear(const Tensor& x, const Tensor& weight, const std::optional<Tensor>
            return {dx, dw, db};
          });
   return out;
+}
+
+void set_allow_tf32(bool allow) {
+  tf32_allowed.store(allow, std::memory_order_relaxed);
+}
+
+bool allow_tf32() {
+  return tf32_allowed.load(std::memory_order_relaxed);
 }
 
 }  // namespace kiln

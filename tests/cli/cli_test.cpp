@@ -331,6 +331,50 @@ TEST(Cli, BadOptionsAreOneLineErrors) {
   expect_one_line_error({"attention", "--model", kModel, "--prompt", "hi"}, "--out");
 }
 
+TEST(Cli, BadDevicesAndDtypesAreOneLineErrors) {
+  const std::vector<std::string> gen = {"generate", "--model", kModel, "--prompt", "hi"};
+  const std::vector<std::string> eval = {"eval", "--model", kModel, "--text", "hi"};
+  auto with = [](std::vector<std::string> args, const std::vector<std::string>& extra) {
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  expect_one_line_error(with(gen, {"--dtype", "bf16"}),
+                        "[generate] --dtype bf16 needs --device cuda");
+  expect_one_line_error(with(eval, {"--dtype", "f16", "--device", "cpu"}),
+                        "[eval] --dtype f16 needs --device cuda");
+  expect_one_line_error(with(gen, {"--dtype", "i64"}), "--dtype i64 is not one of f32, bf16, f16");
+  expect_one_line_error(with(eval, {"--device", "tpu"}), "tpu");
+}
+
+// The number of CUDA devices `kiln info` reports (0 in a CPU-only build).
+int visible_cuda_devices() {
+  const Result r = run({"info"});
+  const std::string key = "CUDA devices visible: ";
+  const size_t at = r.out.find(key);
+  return at == std::string::npos ? 0 : std::stoi(r.out.substr(at + key.size()));
+}
+
+TEST(Cli, GenerateAndEvalOnCudaMatchTheCpu) {
+  if (visible_cuda_devices() == 0) GTEST_SKIP() << "no CUDA device";
+  const json want = expected()["generation"];
+  const std::string prompt = want["prompt"].get<std::string>();
+  const std::string n = std::to_string(want["max_new_tokens"].get<int64_t>());
+  const json got = run_json({"generate", "--model", kModel, "--prompt", prompt, "--max-new-tokens",
+                             n, "--greedy", "--json", "--device", "cuda"});
+  EXPECT_EQ(got["ids"], want["ids"]);
+  const std::vector<std::string> eval = {
+      "eval",  "--model", kModel, "--text", "The quick brown fox jumps over the lazy dog.",
+      "--json"};
+  const json cpu = run_json(eval);
+  std::vector<std::string> on_cuda = eval;
+  on_cuda.insert(on_cuda.end(), {"--device", "cuda"});
+  EXPECT_NEAR(run_json(on_cuda)["loss"].get<double>(), cpu["loss"].get<double>(),
+              1e-4 * cpu["loss"].get<double>());
+  on_cuda.insert(on_cuda.end(), {"--dtype", "bf16"});
+  EXPECT_NEAR(run_json(on_cuda)["loss"].get<double>(), cpu["loss"].get<double>(),
+              2e-2 * cpu["loss"].get<double>());
+}
+
 TEST(Cli, PromptsLongerThanTheContextAreOneLineErrors) {
   std::string long_prompt;
   for (int i = 0; i < 30; ++i) long_prompt += " the";  // block_size is 24

@@ -154,6 +154,11 @@ std::vector<OpCase> matmul_cases() {
   cases.push_back(matmul_case({}, {3}, 5, 7, 4, false, false));
   cases.push_back(matmul_case({}, {3}, 5, 7, 4, true, true));
   cases.push_back(matmul_case({2, 1, 3}, {4, 1}, 3, 2, 5, false, false));
+  // Batched products at the sizes around a 32-wide tile, with every transpose combination.
+  cases.push_back(matmul_case({2}, {2}, 33, 32, 31, true, false));
+  cases.push_back(matmul_case({2}, {2}, 31, 33, 32, false, true));
+  cases.push_back(matmul_case({3}, {}, 32, 31, 33, true, true));
+  cases.push_back(matmul_case({2, 2}, {2, 1}, 1, 32, 33, false, false));
   cases.push_back(transposed_view_case({}, 7, 5, 33));
   cases.push_back(transposed_view_case({3}, 5, 7, 4));
   // Large enough for the BLAS's own blocking and threads: forward only.
@@ -168,6 +173,7 @@ std::vector<OpCase> matmul_cases() {
     cases.push_back(linear_case({3, 1}, 33, bias));
     cases.push_back(linear_case({4, 33}, 1, bias));
   }
+  cases.push_back(linear_case({2, 33, 31}, 32, true));
   cases.push_back(linear_case({3, 65, 129}, 97, true, false));
   return cases;
 }
