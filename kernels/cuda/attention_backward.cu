@@ -415,7 +415,7 @@ __global__ void __launch_bounds__(32 * kRowWarps)
         s += sq[warp][d] * to_float(kr[d]);
         dp += sdo[warp][d] * to_float(vr[d]);
       }
-      ds = __expf(s * p.scale - row_lse) * (dp - row_delta);
+      ds = expf(s * p.scale - row_lse) * (dp - row_delta);
     }
     const int n = min(32, end - j0);
     for (int jj = 0; jj < n; ++jj) {
@@ -473,7 +473,7 @@ __global__ void __launch_bounds__(32 * kRowWarps)
           s += sk[warp][d] * to_float(qr[d]);
           dp += sv[warp][d] * to_float(dor[d]);
         }
-        prob = __expf(s * p.scale - lse[base + i]);
+        prob = expf(s * p.scale - lse[base + i]);
         ds = prob * (dp - delta[base + i]);
       }
       const int n = min(32, p.tq - i0);

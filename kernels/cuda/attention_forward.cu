@@ -221,8 +221,8 @@ __global__ void __launch_bounds__(32 * kFmaWarps)
       s = dot * p.scale;
     }
     const float new_m = fmaxf(m, warp_max(s));  // finite: key j0 is visible
-    const float alpha = __expf(m - new_m);
-    const float e = j < end ? __expf(s - new_m) : 0.f;
+    const float alpha = expf(m - new_m);
+    const float e = j < end ? expf(s - new_m) : 0.f;
     l = l * alpha + warp_sum(e);
     m = new_m;
 #pragma unroll
