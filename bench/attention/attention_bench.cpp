@@ -50,7 +50,9 @@ void check(cudaError_t status, const char* what) {
 
 struct DeviceBuffer {
   void* ptr = nullptr;
-  explicit DeviceBuffer(size_t bytes) { check(cudaMalloc(&ptr, std::max<size_t>(bytes, 1)), "cudaMalloc"); }
+  explicit DeviceBuffer(size_t bytes) {
+    check(cudaMalloc(&ptr, std::max<size_t>(bytes, 1)), "cudaMalloc");
+  }
   ~DeviceBuffer() { cudaFree(ptr); }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
@@ -92,18 +94,20 @@ std::vector<Result> run_cuda(bool quick, bool deterministic) {
   cudaDeviceProp prop{};
   check(cudaGetDeviceProperties(&prop, 0), "properties");
   std::vector<Result> results;
-  const std::vector<int64_t> lengths = quick ? std::vector<int64_t>{512, 2048}
-                                             : std::vector<int64_t>{512, 1024, 2048, 4096, 8192,
-                                                                    16384};
+  const std::vector<int64_t> lengths =
+      quick ? std::vector<int64_t>{512, 2048}
+            : std::vector<int64_t>{512, 1024, 2048, 4096, 8192, 16384};
   for (const int64_t dim : {64, 128}) {
     for (const bool causal : {false, true}) {
       for (const int64_t t : lengths) {
-        const kiln::kernels::AttentionDims d{16384 / t, 2048 / dim, 2048 / dim, t, t, dim, causal,
-                                             1.0 / std::sqrt(static_cast<double>(dim))};
+        const kiln::kernels::AttentionDims d{
+            16384 / t, 2048 / dim, 2048 / dim, t,
+            t,         dim,        causal,     1.0 / std::sqrt(static_cast<double>(dim))};
         const size_t n = static_cast<size_t>(d.batch * d.heads * t * dim);
         DeviceBuffer q(n * 2), k(n * 2), v(n * 2), o(n * 2), dout(n * 2), dq(n * 2), dk(n * 2),
             dv(n * 2), lse(static_cast<size_t>(d.batch * d.heads * t) * 4),
-            workspace(static_cast<size_t>(kc::attention_backward_workspace<bf16>(d, deterministic)));
+            workspace(
+                static_cast<size_t>(kc::attention_backward_workspace<bf16>(d, deterministic)));
         fill_random(q.as<bf16>(), n, 1);
         fill_random(k.as<bf16>(), n, 2);
         fill_random(v.as<bf16>(), n, 3);
@@ -146,8 +150,8 @@ std::vector<Result> run_cpu(bool quick) {
   for (const int64_t dim : {64}) {
     for (const bool causal : {false, true}) {
       for (const int64_t t : lengths) {
-        const kiln::kernels::AttentionDims d{std::max<int64_t>(1, 1024 / t), 4, 4, t, t, dim,
-                                             causal, 0.125};
+        const kiln::kernels::AttentionDims d{
+            std::max<int64_t>(1, 1024 / t), 4, 4, t, t, dim, causal, 0.125};
         const size_t n = static_cast<size_t>(d.batch * d.heads * t * dim);
         std::vector<float> q(n), k(n), v(n), o(n), dout(n), dq(n), dk(n), dv(n),
             lse(static_cast<size_t>(d.batch * d.heads * t));
@@ -160,19 +164,17 @@ std::vector<Result> run_cpu(bool quick) {
           const auto start = std::chrono::steady_clock::now();
           constexpr int kIters = 3;
           for (int i = 0; i < kIters; ++i) fn();
-          return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                           start)
+          return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                      .count() /
                  kIters;
         };
         const double fwd_ms = time_ms([&] {
-          kiln::kernels::cpu::attention_forward(q.data(), k.data(), v.data(), o.data(),
-                                                lse.data(), d);
+          kiln::kernels::cpu::attention_forward(q.data(), k.data(), v.data(), o.data(), lse.data(),
+                                                d);
         });
         const double bwd_ms = time_ms([&] {
-          kiln::kernels::cpu::attention_backward(q.data(), k.data(), v.data(), o.data(),
-                                                 lse.data(), dout.data(), dq.data(), dk.data(),
-                                                 dv.data(), d);
+          kiln::kernels::cpu::attention_backward(q.data(), k.data(), v.data(), o.data(), lse.data(),
+                                                 dout.data(), dq.data(), dk.data(), dv.data(), d);
         });
         results.push_back({d.batch, d.heads, t, dim, causal, "f32", "fwd", "cpu", fwd_ms,
                            attention_flops(d, false) / (fwd_ms * 1e9)});
@@ -202,11 +204,11 @@ void write_json(const std::vector<Result>& results, const std::string& path) {
   for (size_t i = 0; i < results.size(); ++i) {
     const Result& r = results[i];
     out << "  {\"op\": \"attention\", \"shape\": [" << r.batch << ", " << r.heads << ", " << r.t
-        << ", " << r.dim << "], \"dtype\": \"" << r.dtype << "\", \"direction\": \""
-        << r.direction << "\", \"causal\": " << (r.causal ? "true" : "false")
-        << ", \"device\": \"" << r.device << "\", \"ms\": " << r.ms
-        << ", \"kiln\": {\"value\": " << r.tflops
-        << ", \"unit\": \"TFLOP/s\"}, \"baselines\": {}}" << (i + 1 < results.size() ? ",\n" : "\n");
+        << ", " << r.dim << "], \"dtype\": \"" << r.dtype << "\", \"direction\": \"" << r.direction
+        << "\", \"causal\": " << (r.causal ? "true" : "false") << ", \"device\": \"" << r.device
+        << "\", \"ms\": " << r.ms << ", \"kiln\": {\"value\": " << r.tflops
+        << ", \"unit\": \"TFLOP/s\"}, \"baselines\": {}}"
+        << (i + 1 < results.size() ? ",\n" : "\n");
   }
   out << "]}\n";
 }
@@ -247,8 +249,8 @@ int main(int argc, char** argv) {
 #endif
     write_csv(results, csv);
     write_json(results, json);
-    std::printf("%-6s %-4s %-4s %-6s %-6s %-5s %10s %10s\n", "dir", "B", "H", "T", "D",
-                "causal", "ms", "TFLOP/s");
+    std::printf("%-6s %-4s %-4s %-6s %-6s %-5s %10s %10s\n", "dir", "B", "H", "T", "D", "causal",
+                "ms", "TFLOP/s");
     for (const Result& r : results) {
       std::printf("%-6s %-4lld %-4lld %-6lld %-6lld %-6s %10.3f %10.3f\n", r.direction.c_str(),
                   static_cast<long long>(r.batch), static_cast<long long>(r.heads),

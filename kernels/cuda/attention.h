@@ -24,8 +24,8 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, float* lse,
                        const AttentionDims& dims, cudaStream_t stream);
 
 // Gradients for dout. dq, dk, dv must all be given (the kernels produce them together).
-// `workspace` holds attention_backward_workspace<T>(dims, deterministic) bytes of device memory. With
-// `deterministic`, dq comes from its own pass over the keys instead of atomic adds, so it is
+// `workspace` holds attention_backward_workspace<T>(dims, deterministic) bytes of device memory.
+// With `deterministic`, dq comes from its own pass over the keys instead of atomic adds, so it is
 // bitwise equal across runs (dk and dv always are: each is summed by one block in a fixed order).
 template <typename T>
 void attention_backward(const T* q, const T* k, const T* v, const T* out, const float* lse,

@@ -73,17 +73,17 @@ template <typename Tile, bool kAtomicDq, typename T>
 __global__ void __launch_bounds__(Tile::kThreads)
     dkdv_mma_kernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
                     const T* __restrict__ dout, const float* __restrict__ lse,
-                    const float* __restrict__ delta, float* __restrict__ dq_acc,
-                    T* __restrict__ dk, T* __restrict__ dv, Problem p) {
+                    const float* __restrict__ delta, float* __restrict__ dq_acc, T* __restrict__ dk,
+                    T* __restrict__ dv, Problem p) {
   constexpr int D = Tile::kDim, BM = Tile::kBlockM, BN = Tile::kBlockN, S = Tile::kStride;
   constexpr int SD = Tile::kStrideDs, kThreads = Tile::kThreads;
   static_assert(Tile::kSmemBytes <= kMaxSmemBytes, "tile does not fit shared memory");
   extern __shared__ __align__(16) unsigned char smem[];
   T* sk = reinterpret_cast<T*>(smem);
   T* sv = sk + BN * S;
-  T* sq = sv + BN * S;        // stage s at sq + s * BM * S
-  T* sdo = sq + 2 * BM * S;   // likewise
-  T* sds = sdo + 2 * BM * S;  // dSᵀ [BN][SD]
+  T* sq = sv + BN * S;                                    // stage s at sq + s * BM * S
+  T* sdo = sq + 2 * BM * S;                               // likewise
+  T* sds = sdo + 2 * BM * S;                              // dSᵀ [BN][SD]
   float* slse = reinterpret_cast<float*>(sds + BN * SD);  // stage s at slse + s * BM
   float* sdelta = slse + 2 * BM;
 
@@ -503,20 +503,28 @@ __global__ void __launch_bounds__(32 * kRowWarps)
   }
 }
 
+template <typename T>
+void dq_fill_zero(T* dq, int64_t n, cudaStream_t stream) {
+  KILN_CUDA_LAUNCH_CHECK(cudaMemsetAsync(dq, 0, static_cast<size_t>(n) * sizeof(T), stream));
+}
+
 template <typename KTile, typename QTile, typename T>
 void launch_backward_mma(const T* q, const T* k, const T* v, const T* dout, const float* lse,
-                         const float* delta, float* dq_acc, T* dq, T* dk, T* dv,
-                         const Problem& p, bool deterministic, cudaStream_t stream) {
+                         const float* delta, float* dq_acc, T* dq, T* dk, T* dv, const Problem& p,
+                         bool deterministic, cudaStream_t stream) {
   const dim3 kv_grid((p.tk + KTile::kBlockN - 1) / KTile::kBlockN, p.batch * p.kv_heads);
   constexpr int kv_smem = KTile::kSmemBytes;
   const int64_t dq_elems = static_cast<int64_t>(p.batch) * p.heads * p.tq * p.dim;
+  // Empty grids are launch errors: no keys leaves dk, dv empty (and dq 0), no queries dq empty.
   if (deterministic) {
+    if (p.tk == 0) return dq_fill_zero<T>(dq, dq_elems, stream);
     const auto dkdv = dkdv_mma_kernel<KTile, false, T>;
     KILN_CUDA_LAUNCH_CHECK(
         cudaFuncSetAttribute(dkdv, cudaFuncAttributeMaxDynamicSharedMemorySize, kv_smem));
-    dkdv<<<kv_grid, KTile::kThreads, kv_smem, stream>>>(q, k, v, dout, lse, delta, nullptr, dk,
-                                                        dv, p);
+    dkdv<<<kv_grid, KTile::kThreads, kv_smem, stream>>>(q, k, v, dout, lse, delta, nullptr, dk, dv,
+                                                        p);
     KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    if (p.tq == 0) return;
     constexpr int q_smem = QTile::kDqSmemBytes;
     const auto dq_kernel = dq_mma_kernel<QTile, T>;
     KILN_CUDA_LAUNCH_CHECK(
@@ -528,14 +536,16 @@ void launch_backward_mma(const T* q, const T* k, const T* v, const T* dout, cons
   }
   KILN_CUDA_LAUNCH_CHECK(
       cudaMemsetAsync(dq_acc, 0, static_cast<size_t>(dq_elems) * sizeof(float), stream));
-  const auto dkdv = dkdv_mma_kernel<KTile, true, T>;
-  KILN_CUDA_LAUNCH_CHECK(
-      cudaFuncSetAttribute(dkdv, cudaFuncAttributeMaxDynamicSharedMemorySize, kv_smem));
-  dkdv<<<kv_grid, KTile::kThreads, kv_smem, stream>>>(q, k, v, dout, lse, delta, dq_acc, dk, dv,
-                                                      p);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
-  dq_convert_kernel<T><<<grid_for(dq_elems), kBlockSize, 0, stream>>>(dq_acc, dq, dq_elems,
-                                                                      p.scale);
+  if (p.tk > 0) {
+    const auto dkdv = dkdv_mma_kernel<KTile, true, T>;
+    KILN_CUDA_LAUNCH_CHECK(
+        cudaFuncSetAttribute(dkdv, cudaFuncAttributeMaxDynamicSharedMemorySize, kv_smem));
+    dkdv<<<kv_grid, KTile::kThreads, kv_smem, stream>>>(q, k, v, dout, lse, delta, dq_acc, dk, dv,
+                                                        p);
+    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  }
+  dq_convert_kernel<T>
+      <<<grid_for(dq_elems), kBlockSize, 0, stream>>>(dq_acc, dq, dq_elems, p.scale);
   KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
 }
 
@@ -598,16 +608,16 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
   }
   if (p.tk > 0) {
     const dim3 kv_grid((p.tk + kRowWarps - 1) / kRowWarps, p.batch * p.kv_heads);
-    dkdv_fma_kernel<T><<<kv_grid, 32 * kRowWarps, 0, stream>>>(q, k, v, dout, lse, delta, dk, dv,
-                                                               p);
+    dkdv_fma_kernel<T>
+        <<<kv_grid, 32 * kRowWarps, 0, stream>>>(q, k, v, dout, lse, delta, dk, dv, p);
     KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
   }
 }
 
-#define KILN_INSTANTIATE_ATTENTION_BACKWARD(T)                                                   \
-  template int64_t attention_backward_workspace<T>(const AttentionDims&, bool);                  \
-  template void attention_backward<T>(const T*, const T*, const T*, const T*, const float*,      \
-                                      const T*, T*, T*, T*, void*, const AttentionDims&, bool,   \
+#define KILN_INSTANTIATE_ATTENTION_BACKWARD(T)                                                 \
+  template int64_t attention_backward_workspace<T>(const AttentionDims&, bool);                \
+  template void attention_backward<T>(const T*, const T*, const T*, const T*, const float*,    \
+                                      const T*, T*, T*, T*, void*, const AttentionDims&, bool, \
                                       cudaStream_t);
 KILN_INSTANTIATE_ATTENTION_BACKWARD(float)
 KILN_INSTANTIATE_ATTENTION_BACKWARD(bf16)

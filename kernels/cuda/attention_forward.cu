@@ -64,7 +64,7 @@ __global__ void __launch_bounds__(Tile::kThreads)
 
   float o[D / 8][4] = {};
   float row_max[2] = {kNegInf, kNegInf};  // in units of scores · scale · log2(e)
-  float row_sum[2] = {0.f, 0.f};          // this thread's columns only; summed over the quad at the end
+  float row_sum[2] = {0.f, 0.f};  // this thread's columns only; summed over the quad at the end
   uint32_t qf[D / 16][4];
   cp_async_wait<1>();
   __syncthreads();
@@ -266,17 +266,19 @@ namespace attention {
 
 bool attention_uses_tensor_cores(int64_t dim, bool is_16bit) {
   if (!is_16bit || (dim != 32 && dim != 64 && dim != 96 && dim != 128)) return false;
-  int device = 0, major = 0;
+  int device = 0, major = 0, smem = 0;
   KILN_CUDA_LAUNCH_CHECK(cudaGetDevice(&device));
   KILN_CUDA_LAUNCH_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  return major >= 8;
+  KILN_CUDA_LAUNCH_CHECK(
+      cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  return major >= 8 && smem >= kMaxSmemBytes;
 }
 
 void check_attention_grid(const AttentionDims& d) {
-  if (d.batch * d.heads > 65535 || d.dim > kAttentionMaxDim || d.tq > (1 << 30) ||
-      d.tk > (1 << 30))
-    throw std::runtime_error("[attention] sizes out of the CUDA kernels' range (batch · heads <= "
-                             "65535, head dim <= 256, sequence < 2^30)");
+  if (d.batch * d.heads > 65535 || d.dim > kAttentionMaxDim || d.tq > (1 << 30) || d.tk > (1 << 30))
+    throw std::runtime_error(
+        "[attention] sizes out of the CUDA kernels' range (batch · heads <= "
+        "65535, head dim <= 256, sequence < 2^30)");
 }
 
 }  // namespace attention
@@ -290,10 +292,14 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, float* lse,
   if constexpr (!std::is_same_v<T, float>) {
     if (attention_uses_tensor_cores(dims.dim, true)) {
       switch (p.dim) {
-        case 32: return launch_forward_mma<RowTile<32, 128, 128>>(q, k, v, out, lse, p, stream);
-        case 64: return launch_forward_mma<RowTile<64, 128, 64>>(q, k, v, out, lse, p, stream);
-        case 96: return launch_forward_mma<RowTile<96, 128, 64>>(q, k, v, out, lse, p, stream);
-        default: return launch_forward_mma<RowTile<128, 128, 64>>(q, k, v, out, lse, p, stream);
+        case 32:
+          return launch_forward_mma<RowTile<32, 128, 128>>(q, k, v, out, lse, p, stream);
+        case 64:
+          return launch_forward_mma<RowTile<64, 128, 64>>(q, k, v, out, lse, p, stream);
+        case 96:
+          return launch_forward_mma<RowTile<96, 128, 64>>(q, k, v, out, lse, p, stream);
+        default:
+          return launch_forward_mma<RowTile<128, 128, 64>>(q, k, v, out, lse, p, stream);
       }
     }
   }

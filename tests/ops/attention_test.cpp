@@ -101,9 +101,9 @@ std::vector<OpCase> attention_cases() {
     cases.push_back(attention_case({1, 1, 1, 33, 77, 96, causal, {}, false}));
     cases.push_back(attention_case({2, 2, 2, 65, 47, 128, causal, {}, false}));
     // The naive composition (matmul, softmax, matmul) through the same checks.
-    for (const AttentionSpec& spec : {AttentionSpec{2, 4, 2, 7, 7, 8, causal, {}},
-                                      AttentionSpec{1, 2, 1, 5, 9, 4, causal, 0.3},
-                                      AttentionSpec{1, 2, 1, 7, 3, 8, causal, {}}}) {
+    for (const AttentionSpec& spec :
+         {AttentionSpec{2, 4, 2, 7, 7, 8, causal, {}}, AttentionSpec{1, 2, 1, 5, 9, 4, causal, 0.3},
+          AttentionSpec{1, 2, 1, 7, 3, 8, causal, {}}}) {
       AttentionSpec naive = spec;
       naive.impl = AttentionImpl::naive;
       cases.push_back(attention_case(naive));
@@ -203,8 +203,8 @@ TEST(Attention, NaiveMatchesFusedOnCpu) {
   struct Shape4 {
     int64_t batch, heads, kv_heads, tq, tk, dim;
   };
-  for (const Shape4 s : {Shape4{2, 4, 2, 37, 37, 16}, Shape4{1, 3, 1, 5, 70, 8},
-                         Shape4{1, 2, 2, 9, 4, 8}}) {
+  for (const Shape4 s :
+       {Shape4{2, 4, 2, 37, 37, 16}, Shape4{1, 3, 1, 5, 70, 8}, Shape4{1, 2, 2, 9, 4, 8}}) {
     for (const bool causal : {false, true}) {
       const Tensor q = random_tensor({s.batch, s.heads, s.tq, s.dim}, 60, DType::f64);
       const Tensor k = random_tensor({s.batch, s.kv_heads, s.tk, s.dim}, 61, DType::f64);
@@ -214,8 +214,8 @@ TEST(Attention, NaiveMatchesFusedOnCpu) {
       const Grads fused = run_attention(q, k, v, g, options, DType::f64, Device::cpu());
       options.impl = AttentionImpl::naive;
       const Grads naive = run_attention(q, k, v, g, options, DType::f64, Device::cpu());
-      expect_close(naive, fused, 1e-12, "tq " + std::to_string(s.tq) + " causal " +
-                                            std::to_string(causal));
+      expect_close(naive, fused, 1e-12,
+                   "tq " + std::to_string(s.tq) + " causal " + std::to_string(causal));
     }
   }
 }
@@ -244,8 +244,11 @@ TEST(AttentionCuda, MatchesCpu) {
   struct Case {
     int64_t batch, heads, kv_heads, tq, tk;
   };
-  const Case cases[] = {{1, 1, 1, 1, 1}, {2, 4, 2, 77, 77}, {1, 2, 1, 130, 257},
-                        {1, 2, 2, 200, 64}, {1, 1, 1, 300, 300}};
+  const Case cases[] = {{1, 1, 1, 1, 1},
+                        {2, 4, 2, 77, 77},
+                        {1, 2, 1, 130, 257},
+                        {1, 2, 2, 200, 64},
+                        {1, 1, 1, 300, 300}};
   for (const int64_t dim : {32, 64, 96, 128, 40}) {
     for (const Case& c : cases) {
       for (const bool causal : {false, true}) {
