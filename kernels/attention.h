@@ -5,7 +5,7 @@
 // log-sum-exp; the backward recomputes the probabilities from it.
 #include <cstdint>
 
-namespace kiln::kernels::cpu {
+namespace kiln::kernels {
 
 // q, out [batch, heads, tq, dim]; k, v [batch, kv_heads, tk, dim], all contiguous; query head h
 // reads kv head h / (heads / kv_heads). With `causal`, query i sees keys j <= i + (tk - tq); a
@@ -20,6 +20,10 @@ struct AttentionDims {
   bool causal = false;
   double scale = 1.0;
 };
+
+}  // namespace kiln::kernels
+
+namespace kiln::kernels::cpu {
 
 // out = softmax(q kᵀ · scale) v; lse [batch, heads, tq] = log Σ_j exp(q_i · k_j · scale).
 template <typename T>

@@ -51,6 +51,7 @@ struct AttentionSpec {
   bool causal;
   std::optional<double> scale;
   bool gradients = true;
+  AttentionImpl impl = AttentionImpl::automatic;
 };
 
 OpCase attention_case(const AttentionSpec& s) {
@@ -58,12 +59,13 @@ OpCase attention_case(const AttentionSpec& s) {
   c.name = "attention_b" + std::to_string(s.batch) + "_h" + std::to_string(s.heads) + "_kv" +
            std::to_string(s.kv_heads) + "_tq" + std::to_string(s.tq) + "_tk" +
            std::to_string(s.tk) + "_d" + std::to_string(s.dim) + (s.causal ? "_causal" : "") +
-           (s.scale ? "_scaled" : "");
+           (s.scale ? "_scaled" : "") + (s.impl == AttentionImpl::naive ? "_naive" : "");
   c.inputs = {InputSpec::real({s.batch, s.heads, s.tq, s.dim}, -1.5, 1.5),
               InputSpec::real({s.batch, s.kv_heads, s.tk, s.dim}, -1.5, 1.5),
               InputSpec::real({s.batch, s.kv_heads, s.tk, s.dim})};
   c.op = [s](const std::vector<Tensor>& in) {
-    return scaled_dot_product_attention(in[0], in[1], in[2], s.causal, s.scale);
+    return scaled_dot_product_attention(in[0], in[1], in[2],
+                                        AttentionOptions{s.causal, s.scale, s.impl});
   };
   c.reference = [s](const std::vector<RefTensor>& in) {
     const double scale = s.scale.value_or(1.0 / std::sqrt(static_cast<double>(s.dim)));
@@ -92,6 +94,20 @@ std::vector<OpCase> attention_cases() {
     // Forward only: larger and uneven everywhere.
     cases.push_back(attention_case({2, 6, 3, 65, 97, 16, causal, {}, false}));
     cases.push_back(attention_case({1, 2, 2, 33, 33, 16, causal, 1.7, false}));
+    // The head dims the CUDA tensor-core kernels specialise, with sequences that are below,
+    // not a multiple of, and above their 64- and 128-row tiles.
+    cases.push_back(attention_case({1, 2, 1, 9, 11, 32, causal, {}}));
+    cases.push_back(attention_case({1, 2, 1, 130, 130, 64, causal, {}, false}));
+    cases.push_back(attention_case({1, 1, 1, 33, 77, 96, causal, {}, false}));
+    cases.push_back(attention_case({2, 2, 2, 65, 47, 128, causal, {}, false}));
+    // The naive composition (matmul, softmax, matmul) through the same checks.
+    for (const AttentionSpec& spec :
+         {AttentionSpec{2, 4, 2, 7, 7, 8, causal, {}}, AttentionSpec{1, 2, 1, 5, 9, 4, causal, 0.3},
+          AttentionSpec{1, 2, 1, 7, 3, 8, causal, {}}}) {
+      AttentionSpec naive = spec;
+      naive.impl = AttentionImpl::naive;
+      cases.push_back(attention_case(naive));
+    }
   }
   // Tq > Tk, causal: the first queries see no key and give 0.
   cases.push_back(attention_case({1, 2, 1, 7, 3, 8, true, {}}));
@@ -155,6 +171,130 @@ TEST(Attention, FullyMaskedQueriesGiveZeros) {
   out.backward(random_tensor({1, 1, 4, 8}, 51, DType::f64));
   const std::vector<double> g = q.grad().to_vector<double>();
   for (size_t i = 0; i < 24; ++i) EXPECT_EQ(g[i], 0.0) << i;
+}
+
+struct Grads {
+  std::vector<double> out, dq, dk, dv;
+};
+
+// Output and gradients for a random output gradient, inputs cast to `dtype` on `device`.
+Grads run_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& dout,
+                    const AttentionOptions& options, DType dtype, Device device) {
+  auto leaf = [&](const Tensor& t) {
+    Tensor x = t.to(dtype).to(device).detach();
+    x.set_requires_grad(true);
+    return x;
+  };
+  Tensor ql = leaf(q), kl = leaf(k), vl = leaf(v);
+  const Tensor out = scaled_dot_product_attention(ql, kl, vl, options);
+  out.backward(dout.to(dtype).to(device));
+  return {out.to_vector<double>(), ql.grad().to_vector<double>(), kl.grad().to_vector<double>(),
+          vl.grad().to_vector<double>()};
+}
+
+void expect_close(const Grads& a, const Grads& b, double tolerance, const std::string& what) {
+  EXPECT_LE(relative_error(a.out, b.out), tolerance) << what << " out";
+  EXPECT_LE(relative_error(a.dq, b.dq), tolerance) << what << " dq";
+  EXPECT_LE(relative_error(a.dk, b.dk), tolerance) << what << " dk";
+  EXPECT_LE(relative_error(a.dv, b.dv), tolerance) << what << " dv";
+}
+
+TEST(Attention, NaiveMatchesFusedOnCpu) {
+  struct Shape4 {
+    int64_t batch, heads, kv_heads, tq, tk, dim;
+  };
+  for (const Shape4 s :
+       {Shape4{2, 4, 2, 37, 37, 16}, Shape4{1, 3, 1, 5, 70, 8}, Shape4{1, 2, 2, 9, 4, 8}}) {
+    for (const bool causal : {false, true}) {
+      const Tensor q = random_tensor({s.batch, s.heads, s.tq, s.dim}, 60, DType::f64);
+      const Tensor k = random_tensor({s.batch, s.kv_heads, s.tk, s.dim}, 61, DType::f64);
+      const Tensor v = random_tensor({s.batch, s.kv_heads, s.tk, s.dim}, 62, DType::f64);
+      const Tensor g = random_tensor({s.batch, s.heads, s.tq, s.dim}, 63, DType::f64);
+      AttentionOptions options{causal, 0.4};
+      const Grads fused = run_attention(q, k, v, g, options, DType::f64, Device::cpu());
+      options.impl = AttentionImpl::naive;
+      const Grads naive = run_attention(q, k, v, g, options, DType::f64, Device::cpu());
+      expect_close(naive, fused, 1e-12,
+                   "tq " + std::to_string(s.tq) + " causal " + std::to_string(causal));
+    }
+  }
+}
+
+TEST(Attention, ProbabilitiesAreTheSoftmaxRows) {
+  const Tensor q = random_tensor({1, 4, 6, 8}, 64), k = random_tensor({1, 2, 4, 8}, 65),
+               v = random_tensor({1, 2, 4, 8}, 66);
+  const auto [out, probs] = attention_with_probabilities(q, k, v, AttentionOptions{true, {}});
+  ASSERT_EQ(probs.shape(), (Shape{1, 4, 6, 4}));
+  EXPECT_LE(relative_error(out.to_vector<double>(),
+                           scaled_dot_product_attention(q, k, v, true).to_vector<double>()),
+            1e-5);
+  const std::vector<double> p = probs.to_vector<double>();
+  for (int64_t row = 0; row < 4 * 6; ++row) {
+    double sum = 0.0;
+    for (int64_t j = 0; j < 4; ++j) sum += p[static_cast<size_t>(row * 4 + j)];
+    // Queries 0 and 1 of each head see no key (6 queries, 4 keys, bottom-right aligned).
+    EXPECT_NEAR(sum, row % 6 < 2 ? 0.0 : 1.0, 1e-6) << row;
+  }
+}
+
+// CUDA in bf16/f16 (tensor cores for head dims 32..128, FMA otherwise) and f32 (FMA) against
+// the CPU kernel in f32 on the same rounded inputs.
+TEST(AttentionCuda, MatchesCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  struct Case {
+    int64_t batch, heads, kv_heads, tq, tk;
+  };
+  const Case cases[] = {{1, 1, 1, 1, 1},
+                        {2, 4, 2, 77, 77},
+                        {1, 2, 1, 130, 257},
+                        {1, 2, 2, 200, 64},
+                        {1, 1, 1, 300, 300}};
+  for (const int64_t dim : {32, 64, 96, 128, 40}) {
+    for (const Case& c : cases) {
+      for (const bool causal : {false, true}) {
+        for (const bool deterministic : {false, true}) {
+          const Tensor q = random_tensor({c.batch, c.heads, c.tq, dim}, 70);
+          const Tensor k = random_tensor({c.batch, c.kv_heads, c.tk, dim}, 71);
+          const Tensor v = random_tensor({c.batch, c.kv_heads, c.tk, dim}, 72);
+          const Tensor g = random_tensor({c.batch, c.heads, c.tq, dim}, 73);
+          AttentionOptions options{causal, {}};
+          options.deterministic = deterministic;
+          for (const auto& [dtype, tolerance] :
+               {std::pair{DType::f32, 1e-5}, std::pair{DType::bf16, 2e-2},
+                std::pair{DType::f16, 5e-3}}) {
+            // The CPU sees the same rounded values the GPU does.
+            auto rounded = [&](const Tensor& t) { return t.to(dtype).to(DType::f32); };
+            const Grads expected = run_attention(rounded(q), rounded(k), rounded(v), rounded(g),
+                                                 options, DType::f32, Device::cpu());
+            const Grads got = run_attention(q, k, v, g, options, dtype, Device::cuda(0));
+            expect_close(got, expected, tolerance,
+                         std::string(dtype_name(dtype)) + " d" + std::to_string(dim) + " tq" +
+                             std::to_string(c.tq) + " tk" + std::to_string(c.tk) +
+                             (causal ? " causal" : "") + (deterministic ? " deterministic" : ""));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(AttentionCuda, DeterministicGradientsAreBitwiseEqual) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  const Tensor q = random_tensor({2, 8, 333, 128}, 80), k = random_tensor({2, 2, 333, 128}, 81),
+               v = random_tensor({2, 2, 333, 128}, 82), g = random_tensor({2, 8, 333, 128}, 83);
+  AttentionOptions options{true, {}};
+  options.deterministic = true;
+  const Grads first = run_attention(q, k, v, g, options, DType::bf16, Device::cuda(0));
+  for (int run = 0; run < 3; ++run) {
+    const Grads again = run_attention(q, k, v, g, options, DType::bf16, Device::cuda(0));
+    EXPECT_EQ(first.dq, again.dq) << run;
+    EXPECT_EQ(first.dk, again.dk) << run;
+    EXPECT_EQ(first.dv, again.dv) << run;
+  }
+  // The atomic dq sums the same terms in another order.
+  options.deterministic = false;
+  const Grads atomic = run_attention(q, k, v, g, options, DType::bf16, Device::cuda(0));
+  expect_close(atomic, first, 2e-2, "atomic vs deterministic");
 }
 
 TEST(Attention, BadShapesNameTheOp) {
