@@ -4,6 +4,7 @@
 
 #include "core/autograd.h"
 #include "core/random.h"
+#include "tests/require_cuda.h"
 
 namespace kiln::testing {
 
@@ -238,7 +239,7 @@ TEST_P(OpHarness, BackwardMatchesFiniteDifferences) {
 }
 
 TEST_P(OpHarness, CudaMatchesCpu) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   const OpCase& c = GetParam();
   const std::vector<RefTensor> refs = rounded_to_f32(random_refs(c));
   const Tensor on_cpu = c.op(make_inputs(c, refs, DType::f32, false));
