@@ -53,7 +53,7 @@ if [[ -z $gpu ]]; then
 fi
 driver=$("$smi" --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -n 1)
 
-exec > >(tee -a "$out/gpu-check.log") 2>&1
+exec > >(tee "$out/gpu-check.log") 2>&1
 say "gpu: $gpu, driver $driver, $(nproc) cores, budget $(left) s"
 
 if [[ -f $root/.devdeps/env.sh ]]; then
@@ -170,13 +170,15 @@ if ((build_status != 0)); then
   update_report --summary
   exit 1
 fi
-meta+=(build=ok)
+meta+=(build=ok "build_seconds=$((SECONDS - build_started))")
 
 # ---- tests ------------------------------------------------------------------------------------
 say "ctest -j$jobs with KILN_REQUIRE_CUDA=1"
+ctest_started=$SECONDS
 KILN_REQUIRE_CUDA=1 run_step 120 ctest --test-dir "$build" -j "$jobs" --timeout 180 \
   --output-on-failure --output-junit "$raw/ctest.xml" >"$raw/ctest.log" 2>&1
 ctest_status=$?
+meta+=("ctest_seconds=$((SECONDS - ctest_started))")
 grep -E '% tests passed|tests failed|\(Failed\)|\(Timeout\)|\*\*\*' "$raw/ctest.log" | head -n 40
 if ((ctest_status != 0)); then
   say "ctest status $ctest_status"
@@ -216,6 +218,7 @@ then
     { say "kiln bench scaling: status $?"; status=1; }
 fi
 
+meta+=("total_seconds=$SECONDS")
 update_report --summary
 say "report: $report (status $status)"
 exit "$status"

@@ -73,22 +73,16 @@ double element_bytes(DType dtype) {
   return static_cast<double>(kiln::dtype_size(dtype));
 }
 
-// Uniform values on the device: drawn there when kiln has CUDA random fills, otherwise on the
-// CPU and copied over (the op under test must not depend on the random kernels existing).
+// Uniform values on the device, never zeros (zeros hide unwritten outputs and can run faster
+// than real data).
 Tensor random_tensor(const Shape& shape, DType dtype, double low = -1.0, double high = 1.0) {
   static kiln::Generator generator(1234);
   kiln::NoGradGuard no_grad;
-  Tensor t;
-  try {
-    t = kiln::rand(shape, TensorOptions{DType::f32, kCuda}, &generator, low, high);
-  } catch (const kiln::Error&) {
-    t = kiln::rand(shape, TensorOptions{DType::f32}, &generator, low, high).to(kCuda);
-  }
-  return dtype == DType::f32 ? t : t.to(dtype);
+  return kiln::rand(shape, TensorOptions{dtype, kCuda}, &generator, low, high);
 }
 
 Tensor random_ids(const Shape& shape, int64_t high) {
-  return kiln::randint(0, high, shape).to(kCuda);
+  return kiln::randint(0, high, shape, TensorOptions{DType::i64, kCuda});
 }
 
 Tensor leaf(Tensor t) {
