@@ -17,7 +17,7 @@
 # Environment: KILN_COMMIT (the commit to name; default `git rev-parse`, which a copy without
 # .git lacks), BUILD_DIR (default build/gpu-check), JOBS (default nproc), PYTHON (default python3),
 # KILN_BENCH_TIME (GPU seconds timed per benchmark case, default 0.1), TORCH_COMPILE_BUDGET
-# (seconds for all torch.compile variants, default 150), KILN_CUDA_ARCHITECTURES (default native),
+# (seconds for all torch.compile variants, default 120), KILN_CUDA_ARCHITECTURES (default native),
 # NVIDIA_SMI (default nvidia-smi).
 # Sources .devdeps/env.sh first when present (the GPU machine's unpacked -dev packages).
 # Exit status: 0 when everything built and ran and no test failed; 1 otherwise (no GPU visible,
@@ -138,21 +138,28 @@ nice -n 10 timeout --kill-after=10 $(($(left) - 150)) \
   cmake --build "$build" -j "$jobs" >"$raw/build.log" 2>&1 &
 build_pid=$!
 
-torch_args=(--time "$bench_time" --compile-budget "${TORCH_COMPILE_BUDGET:-150}")
+torch_args=(--time "$bench_time" --compile-budget "${TORCH_COMPILE_BUDGET:-120}")
 if "$python" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null
 then
   say "baselines: bench/baselines/kernels_torch.py"
-  run_step 200 "$python" "$root/bench/baselines/kernels_torch.py" --out "$raw/torch_kernels.json" \
-    "${torch_args[@]}" >"$raw/torch_kernels.log" 2>&1 || {
+  run_step 200 timeout 240 "$python" "$root/bench/baselines/kernels_torch.py" \
+    --out "$raw/torch_kernels.json" "${torch_args[@]}" >"$raw/torch_kernels.log" 2>&1 || {
     say "kernels_torch.py stopped early (status $?); its JSON keeps the finished cases"
     status=1
   }
-  # The attention benchmark's baseline (helper "flash"), same interface, when it exists.
-  if [[ -f $root/bench/baselines/attention_torch.py ]]; then
-    say "baselines: bench/baselines/attention_torch.py"
-    run_step 200 "$python" "$root/bench/baselines/attention_torch.py" \
-      --out "$raw/torch_attention.json" "${torch_args[@]}" >"$raw/torch_attention.log" 2>&1 ||
-      { say "attention_torch.py failed"; status=1; }
+  # The attention benchmark's baseline (helper "flash"): the SDPA backends on its sweep, as
+  # per-case entries. It prints progress lines and then the JSON, unless it takes --out.
+  attention_torch=$root/bench/baselines/attention_torch.py
+  if [[ -f $attention_torch ]]; then
+    say "baselines: bench/baselines/attention_torch.py (at most 120 s)"
+    if "$python" "$attention_torch" --help 2>/dev/null | grep -q -- '--out'; then
+      run_step 200 timeout 120 "$python" "$attention_torch" \
+        --out "$raw/entries_attention_torch.json" >"$raw/attention_torch.log" 2>&1
+    else
+      run_step 200 timeout 120 "$python" "$attention_torch" >"$raw/attention_torch.out" \
+        2>"$raw/attention_torch.log" &&
+        sed -n '/^{/,$p' "$raw/attention_torch.out" >"$raw/entries_attention_torch.json"
+    fi || { say "attention_torch.py: status $?"; status=1; }
   fi
 else
   say "baselines skipped: $python cannot import torch with CUDA"
@@ -179,7 +186,9 @@ KILN_REQUIRE_CUDA=1 run_step 120 ctest --test-dir "$build" -j "$jobs" --timeout 
   --output-on-failure --output-junit "$raw/ctest.xml" >"$raw/ctest.log" 2>&1
 ctest_status=$?
 meta+=("ctest_seconds=$((SECONDS - ctest_started))")
-grep -E '% tests passed|tests failed|\(Failed\)|\(Timeout\)|\*\*\*' "$raw/ctest.log" | head -n 40
+grep -E '% tests passed' "$raw/ctest.log"
+# The first failures by name (the whole list is in ctest.log and the report).
+sed -n '/The following tests FAILED/,$p' "$raw/ctest.log" | head -n 21 | cut -c1-150
 if ((ctest_status != 0)); then
   say "ctest status $ctest_status"
   status=1
@@ -201,21 +210,32 @@ done
 grep -E 'ERROR OCCURRED' "$raw/kiln_bench.log" | sed 's/^/  skipped: /' | head -n 40
 
 # ---- hooks: the attention benchmark (helper "flash") and `kiln bench scaling` ------------------
-if [[ -x $build/bin/kiln_bench_attention ]]; then
-  say "kiln_bench_attention"
-  KILN_BENCH_TIME=$bench_time run_step 20 "$build/bin/kiln_bench_attention" \
-    --benchmark_out="$raw/kiln_attention.json" --benchmark_out_format=json \
+attention_bin=$build/bin/kiln_bench_attention
+if [[ -x $attention_bin ]]; then
+  say "kiln_bench_attention (at most 150 s)"
+  # Its own per-case JSON (--json), or Google Benchmark's if that is what it became.
+  if "$attention_bin" --help 2>&1 | grep -q -- '--json'; then
+    attention_args=(--json "$raw/entries_attention.json" --csv "$raw/attention.csv")
+  else
+    attention_args=(--benchmark_out="$raw/kiln_attention.json" --benchmark_out_format=json)
+  fi
+  KILN_BENCH_TIME=$bench_time run_step 20 timeout 150 "$attention_bin" "${attention_args[@]}" \
     >"$raw/kiln_attention.log" 2>&1 || { say "kiln_bench_attention: status $?"; status=1; }
+  tail -n 5 "$raw/kiln_attention.log"
   update_report
 fi
-if [[ -x $build/bin/kiln ]] && "$build/bin/kiln" bench scaling --help >"$raw/scaling_help.txt" 2>&1
-then
+# A CLI without the subcommand prints its top-level help, which does not name it.
+if [[ -x $build/bin/kiln ]] &&
+  "$build/bin/kiln" bench scaling --help >"$raw/scaling_help.txt" 2>&1 &&
+  grep -q 'bench scaling' "$raw/scaling_help.txt"; then
   scaling_args=(bench scaling)
   grep -q -- '--device' "$raw/scaling_help.txt" && scaling_args+=(--device cuda)
+  grep -q -- '--csv' "$raw/scaling_help.txt" && scaling_args+=(--csv "$raw/scaling.csv")
   grep -q -- '--out' "$raw/scaling_help.txt" && scaling_args+=(--out "$raw/scaling.json")
-  say "kiln ${scaling_args[*]}"
-  run_step 10 "$build/bin/kiln" "${scaling_args[@]}" >"$raw/scaling.log" 2>&1 ||
+  say "kiln ${scaling_args[*]} (at most 90 s)"
+  run_step 10 timeout 90 "$build/bin/kiln" "${scaling_args[@]}" >"$raw/scaling.log" 2>&1 ||
     { say "kiln bench scaling: status $?"; status=1; }
+  tail -n 25 "$raw/scaling.log"
 fi
 
 meta+=("total_seconds=$SECONDS")

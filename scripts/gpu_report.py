@@ -12,8 +12,11 @@ Each may be repeated. --gpu, --driver, --commit, --date and --meta KEY=VALUE fil
 
 Ceilings come from the same run: memory-bound rows (GB/s) are divided by the best copy rate
 (copy_memcpy, copy_kernel); op GEMMs (matmul, linear) by cuBLASLt alone on the same shape and
-dtype (gemm_cublaslt), and cuBLASLt rows by the best rate of their own kind and dtype. A
-baseline's ratio is kiln's value over the baseline's: above 1, kiln is faster.
+dtype (gemm_cublaslt), cuBLASLt rows by the best rate of their own kind and dtype, and other
+TFLOP/s rows (attention) by the best gemm_cublaslt rate of their dtype. A baseline's ratio is
+kiln's value over the baseline's: above 1, kiln is faster. A case is named by op, shape, dtype,
+direction and any other scalar field its producer adds (attention's "causal"); entries with the
+same name from different files merge into one case.
 
 Only the Python standard library is used (the report is made where nothing can be installed).
 """
@@ -62,14 +65,31 @@ def test_counts(path, errors):
     return counts
 
 
-def case_key(op, shape, dtype, direction):
-    return (op, shape, dtype, direction)
+# Fields that describe a measurement rather than name a case; any other scalar field of an entry
+# (attention's "causal", say) is part of the case's identity.
+NOT_IDENTITY = {"op", "shape", "dtype", "direction", "kiln", "fraction_of_ceiling", "baselines",
+                "error", "impl", "value", "unit", "seconds"}
+
+
+def shape_text(shape):
+    """Shapes are dims joined by x; a list of dims is accepted."""
+    return "x".join(str(d) for d in shape) if isinstance(shape, (list, tuple)) else str(shape)
+
+
+def case_key(op, shape, dtype, direction, extra=()):
+    return (op, shape_text(shape), dtype, direction, tuple(sorted(extra)))
+
+
+def entry_key(e):
+    extra = [(k, v) for k, v in e.items()
+             if k not in NOT_IDENTITY and isinstance(v, (bool, int, float, str))]
+    return case_key(e["op"], e["shape"], e["dtype"], e["direction"], extra)
 
 
 def split_name(name):
     """op/shape/dtype/direction from a Google Benchmark row name, or None."""
     parts = [p for p in name.split("/") if not SUFFIX.match(p)]
-    return tuple(parts) if len(parts) == 4 else None
+    return case_key(*parts) if len(parts) == 4 else None
 
 
 def bench_rows(doc, source, errors):
@@ -99,9 +119,10 @@ class Report:
 
     def entry(self, key):
         if key not in self.cases:
-            op, shape, dtype, direction = key
+            op, shape, dtype, direction, extra = key
             self.cases[key] = {"op": op, "shape": shape, "dtype": dtype, "direction": direction,
-                               "kiln": None, "fraction_of_ceiling": None, "baselines": {}}
+                               **dict(extra), "kiln": None, "fraction_of_ceiling": None,
+                               "baselines": {}}
         return self.cases[key]
 
     def add_kiln(self, key, value, error):
@@ -111,20 +132,20 @@ class Report:
             e["error"] = error
 
     def add_baseline(self, b):
-        key = case_key(b["op"], b["shape"], b["dtype"], b["direction"])
-        e = self.entry(key)
+        e = self.entry(entry_key(b))
         if "error" in b:
             e["baselines"][b["impl"]] = {"error": b["error"]}
         else:
             e["baselines"][b["impl"]] = {"value": b["value"], "unit": b["unit"]}
 
     def add_entry(self, given):
-        key = case_key(given["op"], given["shape"], given["dtype"], given["direction"])
-        e = self.entry(key)
+        e = self.entry(entry_key(given))
         for field, value in given.items():
             if field == "baselines":
                 e["baselines"].update(value or {})
-            else:
+            elif field == "shape":
+                e["shape"] = shape_text(value)
+            elif value is not None or field not in e:
                 e[field] = value
 
     def ceilings(self):
@@ -166,7 +187,9 @@ class Report:
                 return value / alone["kiln"]["value"]
             best = ceilings["gemm_TFLOPps"].get(f"gemm_cublaslt/{e['dtype']}")
             return value / best if best else None
-        return None
+        # Other matrix work (attention): against the best GEMM rate of its dtype.
+        best = ceilings["gemm_TFLOPps"].get(f"gemm_cublaslt/{e['dtype']}")
+        return value / best if best else None
 
 
 def build(args):
@@ -230,7 +253,8 @@ def summary(report):
                  ", ".join(f"{k} {v:.0f}" for k, v in sorted(c["gemm_TFLOPps"].items())))
     lines.append(f"{'case':58s} {'kiln':>14s} {'frac':>5s}  vs torch (eager / compile)")
     for e in report["cases"]:
-        name = f"{e['op']}/{e['shape']}/{e['dtype']}/{e['direction']}"
+        name = f"{e['op']}/{e['shape']}/{e['dtype']}/{e['direction']}" + "".join(
+            f" {k}={v}" for k, v in e.items() if k not in NOT_IDENTITY)
         kiln = e["kiln"]
         value = f"{kiln['value']:.1f} {kiln['unit']}" if kiln else "error" if "error" in e else "-"
         frac = f"{e['fraction_of_ceiling']:.2f}" if e.get("fraction_of_ceiling") else "-"

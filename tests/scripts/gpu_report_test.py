@@ -71,6 +71,20 @@ ENTRIES = {"cases": [
 ]}
 
 
+# kiln_bench_attention's --json (helper "flash") and attention_torch.py's standalone output:
+# shapes as lists, and "causal" telling two cases apart.
+ATTENTION_KILN = {"benchmark": "attention", "cases": [
+    {"op": "attention", "shape": [8, 16, 2048, 128], "dtype": "bf16", "direction": "fwd",
+     "causal": False, "kiln": {"value": 350.0, "unit": "TFLOP/s"}, "baselines": {}},
+    {"op": "attention", "shape": [8, 16, 2048, 128], "dtype": "bf16", "direction": "fwd",
+     "causal": True, "kiln": {"value": 280.0, "unit": "TFLOP/s"}, "baselines": {}},
+]}
+ATTENTION_TORCH = {"benchmark": "attention", "cases": [
+    {"op": "attention", "shape": [8, 16, 2048, 128], "dtype": "bf16", "direction": "fwd",
+     "causal": True, "baselines": {"torch_flash": {"value": 400.0, "unit": "TFLOP/s"}}},
+]}
+
+
 class ReportTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
@@ -162,6 +176,22 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(a["kiln"], {"value": 300.0, "unit": "TFLOP/s"})
         self.assertEqual(a["fraction_of_ceiling"], 0.43)
         self.assertAlmostEqual(a["baselines"]["torch_sdpa"]["ratio"], 0.75)
+
+    def test_attention_entries_merge_by_shape_and_causal(self):
+        r = self.run_report("--bench", self.write("kiln.json", KILN),
+                            "--entries", self.write("att.json", ATTENTION_KILN),
+                            "--entries", self.write("att_torch.json", ATTENTION_TORCH))
+        att = [c for c in r["cases"] if c["op"] == "attention"]
+        self.assertEqual(len(att), 2)
+        causal = [c for c in att if c["causal"]][0]
+        full = [c for c in att if not c["causal"]][0]
+        self.assertEqual(causal["shape"], "8x16x2048x128")
+        self.assertEqual(causal["kiln"]["value"], 280.0)
+        self.assertAlmostEqual(causal["baselines"]["torch_flash"]["ratio"], 0.7)
+        self.assertEqual(full["baselines"], {})
+        # Attention's fraction: of the best cuBLASLt rate of its dtype.
+        self.assertAlmostEqual(full["fraction_of_ceiling"], 0.5)
+        self.assertIn("causal=True", gpu_report.summary(r))
 
     def test_missing_and_broken_inputs_still_give_a_report(self):
         r = self.run_report("--junit", os.path.join(self.dir.name, "absent.xml"),
