@@ -152,7 +152,7 @@ then
   attention_torch=$root/bench/baselines/attention_torch.py
   if [[ -f $attention_torch ]]; then
     say "baselines: bench/baselines/attention_torch.py (at most 120 s)"
-    if "$python" "$attention_torch" --help 2>/dev/null | grep -q -- '--out'; then
+    if [[ $("$python" "$attention_torch" --help 2>&1) == *--out* ]]; then
       run_step 200 timeout 120 "$python" "$attention_torch" \
         --out "$raw/entries_attention_torch.json" >"$raw/attention_torch.log" 2>&1
     else
@@ -214,7 +214,8 @@ attention_bin=$build/bin/kiln_bench_attention
 if [[ -x $attention_bin ]]; then
   say "kiln_bench_attention (at most 150 s)"
   # Its own per-case JSON (--json), or Google Benchmark's if that is what it became.
-  if "$attention_bin" --help 2>&1 | grep -q -- '--json'; then
+  attention_help=$("$attention_bin" --help 2>&1)  # its usage line; the status may be 2
+  if [[ $attention_help == *--json* ]]; then
     attention_args=(--json "$raw/entries_attention.json" --csv "$raw/attention.csv")
   else
     attention_args=(--benchmark_out="$raw/kiln_attention.json" --benchmark_out_format=json)

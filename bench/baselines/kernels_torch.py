@@ -309,6 +309,7 @@ def write_json(path, doc):
     fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         json.dump(doc, f, indent=1)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
