@@ -107,6 +107,9 @@ run_step() {
 update_report
 
 # ---- configure ------------------------------------------------------------------------------
+# CMake 4 refuses package config files written for CMake < 3.5 (some Debian ones) without this;
+# earlier versions ignore it.
+export CMAKE_POLICY_VERSION_MINIMUM=3.5
 cmake_args=(--preset cuda -B "$build" -DCMAKE_CUDA_ARCHITECTURES="${KILN_CUDA_ARCHITECTURES:-native}"
   -DKILN_BUILD_TESTS=ON -DKILN_BUILD_BENCH=ON)
 # Ninja when there is one, unless the build directory was made with another generator.
