@@ -189,6 +189,16 @@ KILN_REQUIRE_CUDA=1 run_step 120 ctest --test-dir "$build" -j "$jobs" --timeout 
   --output-on-failure --output-junit "$raw/ctest.xml" >"$raw/ctest.log" 2>&1
 ctest_status=$?
 meta+=("ctest_seconds=$((SECONDS - ctest_started))")
+update_report
+# Tests that skip with their own GTEST_SKIP() rather than KILN_SKIP_WITHOUT_CUDA() slip past
+# KILN_REQUIRE_CUDA; the report finds them by their "no CUDA device" message.
+no_cuda=$("$python" -c 'import json, sys
+print(len((json.load(open(sys.argv[1]))["tests"] or {}).get("skipped_without_cuda", [])))' \
+  "$report" 2>/dev/null || echo 0)
+if ((no_cuda > 0)); then
+  say "$no_cuda tests skipped for want of a CUDA device on a GPU machine: counted as a failure"
+  status=1
+fi
 grep -E '% tests passed' "$raw/ctest.log"
 # The first failures by name (the whole list is in ctest.log and the report).
 sed -n '/The following tests FAILED/,$p' "$raw/ctest.log" | head -n 21 | cut -c1-150

@@ -29,6 +29,8 @@ import tempfile
 import xml.etree.ElementTree as ET
 
 COPY_OPS = ("copy_memcpy", "copy_kernel")
+# What a test prints when it skips for want of a GPU (tests/require_cuda.h and older skips).
+NO_CUDA = re.compile(r"no CUDA device", re.IGNORECASE)
 GEMM_OPS = ("matmul", "linear")
 # Name segments Google Benchmark appends to a row's name.
 SUFFIX = re.compile(r"^(iterations:\d+|manual_time|real_time|process_time|repeats:\d+|"
@@ -51,7 +53,8 @@ def test_counts(path, errors):
     except (OSError, ET.ParseError) as e:
         errors.append(f"{path}: {e}")
         return None
-    counts = {"passed": 0, "failed": 0, "skipped": 0, "failed_names": []}
+    counts = {"passed": 0, "failed": 0, "skipped": 0, "failed_names": [],
+              "skipped_without_cuda": []}
     for case in root.iter("testcase"):
         status = case.get("status", "")
         if case.find("failure") is not None or case.find("error") is not None or \
@@ -60,10 +63,16 @@ def test_counts(path, errors):
             counts["failed_names"].append(case.get("name", "?"))
         elif case.find("skipped") is not None or status in ("notrun", "disabled"):
             counts["skipped"] += 1
+            # On a GPU run these are failures that KILN_REQUIRE_CUDA missed: tests that skip
+            # with GTEST_SKIP() themselves instead of KILN_SKIP_WITHOUT_CUDA().
+            out = case.findtext("system-out") or ""
+            if NO_CUDA.search(out):
+                counts["skipped_without_cuda"].append(case.get("name", "?"))
         else:
             counts["passed"] += 1
     # The first names are enough to start from; a broken build can fail thousands.
     counts["failed_names"] = counts["failed_names"][:200]
+    counts["skipped_without_cuda"] = counts["skipped_without_cuda"][:200]
     return counts
 
 
@@ -250,6 +259,9 @@ def summary(report):
     t = report["tests"]
     if t is not None:
         lines.append(f"tests: {t['passed']} passed, {t['failed']} failed, {t['skipped']} skipped")
+        if t.get("skipped_without_cuda"):
+            lines.append(f"  {len(t['skipped_without_cuda'])} skipped for want of a CUDA device: " +
+                         ", ".join(t["skipped_without_cuda"][:5]))
     c = report["ceilings"]
     lines.append(f"copy ceiling: {c['copy_GBps'] or 0:.0f} GB/s; GEMM: " +
                  ", ".join(f"{k} {v:.0f}" for k, v in sorted(c["gemm_TFLOPps"].items())))

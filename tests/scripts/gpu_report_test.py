@@ -22,6 +22,13 @@ JUNIT = """<?xml version="1.0" encoding="UTF-8"?>
   <testcase name="Tokenizer.Data" classname="T" time="0" status="notrun">
     <skipped message="Skipped"/>
   </testcase>
+  <testcase name="Fused.CudaStep" classname="F" time="0" status="notrun">
+    <skipped message="SKIP_REGULAR_EXPRESSION_MATCHED"/>
+    <system-out>[ RUN      ] Fused.CudaStep
+tests/train/x_test.cpp:70: Skipped
+no CUDA device
+[  SKIPPED ] Fused.CudaStep (0 ms)</system-out>
+  </testcase>
   <testcase name="course.two_moons" classname="c" time="3" status="run"/>
 </testsuite>
 """
@@ -125,8 +132,10 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(r["meta"]["baseline_versions"], {"torch": "2.11.0"})
         self.assertEqual(r["meta"]["bench_context"]["l2_bytes"], "52428800")
         t = r["tests"]
-        self.assertEqual((t["passed"], t["failed"], t["skipped"]), (3, 1, 1))
+        self.assertEqual((t["passed"], t["failed"], t["skipped"]), (3, 1, 2))
         self.assertEqual(t["failed_names"], ["Softmax/OpHarness.CudaMatchesCpu/x"])
+        # A data-less skip is fine; a skip for want of a GPU is what a GPU run must not have.
+        self.assertEqual(t["skipped_without_cuda"], ["Fused.CudaStep"])
         self.assertEqual(r["errors"], [])
 
     def test_memory_bound_fraction_is_of_the_best_copy(self):
@@ -211,7 +220,8 @@ class ReportTest(unittest.TestCase):
 
     def test_summary_lists_every_case(self):
         text = gpu_report.summary(self.full())
-        self.assertIn("tests: 3 passed, 1 failed, 1 skipped", text)
+        self.assertIn("tests: 3 passed, 1 failed, 2 skipped", text)
+        self.assertIn("1 skipped for want of a CUDA device: Fused.CudaStep", text)
         self.assertIn("layer_norm/16384x4096/bf16/forward", text)
         self.assertIn("copy ceiling: 3000 GB/s", text)
 
