@@ -363,6 +363,10 @@ def main():
             else:
                 start = time.perf_counter()
                 try:
+                    # Cases share op lambdas (one per family), and dynamo keeps a few compiled
+                    # versions per code object before it falls back to eager without saying so.
+                    import torch._dynamo
+                    torch._dynamo.reset()
                     compiled = case.wrap(torch.compile(case.f, dynamic=False))
                     doc["entries"].append(entry(case, "torch_compile",
                                                 time_fn(compiled, sets, args.device, args.time)))
