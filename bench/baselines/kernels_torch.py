@@ -34,6 +34,11 @@ import time
 import torch
 import torch.nn.functional as F
 
+try:
+    import torch._dynamo as dynamo
+except ImportError:  # torch < 2.0: no torch.compile either
+    dynamo = None
+
 DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}
 TOKENS = 8 * 1024  # GPT-2 small: batch 8 of 1024 positions
 VOCAB, WIDTH = 50257, 768
@@ -365,8 +370,7 @@ def main():
                 try:
                     # Cases share op lambdas (one per family), and dynamo keeps a few compiled
                     # versions per code object before it falls back to eager without saying so.
-                    import torch._dynamo
-                    torch._dynamo.reset()
+                    dynamo.reset()
                     compiled = case.wrap(torch.compile(case.f, dynamic=False))
                     doc["entries"].append(entry(case, "torch_compile",
                                                 time_fn(compiled, sets, args.device, args.time)))
