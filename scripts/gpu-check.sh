@@ -217,7 +217,10 @@ for family in "${families[@]}"; do
   say "kiln_bench_kernels: $family"
   KILN_BENCH_TIME=$bench_time run_step 20 "$bench_bin" --benchmark_filter="^($family)/" \
     --benchmark_out="$raw/kiln_$name.json" --benchmark_out_format=json \
-    >>"$raw/kiln_bench.log" 2>&1 || { say "$family: status $?"; status=1; }
+    >>"$raw/kiln_bench.log" 2>&1 || {
+    say "$family: status $?: $(tail -n 1 "$raw/kiln_bench.log")"
+    status=1
+  }
   update_report
 done
 grep -E 'ERROR OCCURRED' "$raw/kiln_bench.log" | sed 's/^/  skipped: /' | head -n 40
