@@ -35,5 +35,15 @@ if(KILN_BUILD_BENCH)
 endif()
 
 # PCRE2 (UTF + Unicode properties, JIT) runs GPT-2's pre-tokenisation regex in text/.
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# Found directly where there is no pkg-config (the GPU machine's image, with packages unpacked
+# by ../shared/device/fetch-deps.sh), under the same target name.
+find_package(PkgConfig QUIET)
+if(PKG_CONFIG_FOUND)
+  pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+else()
+  find_path(PCRE2_INCLUDE_DIR pcre2.h REQUIRED)
+  find_library(PCRE2_LIBRARY pcre2-8 REQUIRED)
+  add_library(PkgConfig::PCRE2 INTERFACE IMPORTED)
+  target_include_directories(PkgConfig::PCRE2 INTERFACE ${PCRE2_INCLUDE_DIR})
+  target_link_libraries(PkgConfig::PCRE2 INTERFACE ${PCRE2_LIBRARY})
+endif()

@@ -3,6 +3,7 @@
 #include "core/ops/elementwise.h"
 #include "core/ops/shape.h"
 #include "core/tensor.h"
+#include "tests/require_cuda.h"
 
 namespace kiln {
 namespace {
@@ -135,7 +136,7 @@ TEST(Device, CudaIsAClearErrorWithoutCuda) {
 }
 
 TEST(Device, CudaRoundTripKeepsValues) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   const Tensor x = from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});
   const Tensor on_gpu = x.to(Device::cuda(0));
   EXPECT_TRUE(on_gpu.device().is_cuda());

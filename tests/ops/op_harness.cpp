@@ -5,6 +5,7 @@
 #include "core/autograd.h"
 #include "core/random.h"
 #include "kernels/numeric_types.h"
+#include "tests/require_cuda.h"
 
 namespace kiln::testing {
 
@@ -265,7 +266,7 @@ TEST_P(OpHarness, BackwardMatchesFiniteDifferences) {
 
 // Forward and, when the output is differentiable, the gradients of every differentiable input.
 TEST_P(OpHarness, CudaMatchesCpu) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   const OpCase& c = GetParam();
   const std::vector<RefTensor> refs = rounded_to_f32(random_refs(c));
   std::vector<Tensor> cpu_inputs = make_inputs(c, refs, DType::f32, false);
