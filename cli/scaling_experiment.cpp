@@ -23,11 +23,11 @@ namespace {
 
 // The T x T path: scores, softmax, weighted sum, each a separate op with the whole score
 // matrix in memory between them.
-// LEAD (merge with the flash helper's core/ops/attention.h): replace this body by
-//   return scaled_dot_product_attention(q, k, v, AttentionOptions{false, scale,
-//                                                                 AttentionImpl::naive});
 Tensor naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale) {
-  return matmul(softmax(matmul(q, k, false, true) * scale), v);
+  AttentionOptions options;
+  options.scale = scale;
+  options.impl = AttentionImpl::naive;
+  return scaled_dot_product_attention(q, k, v, options);
 }
 
 // With automatic repeats, the timed calls of one point take about this long.
