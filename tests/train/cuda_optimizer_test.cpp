@@ -25,9 +25,9 @@ const std::vector<Shape> kShapes = {{1}, {7}, {33, 31}, {70001}, {3, 65536}};
 std::vector<float> values(int64_t n, int seed) {
   std::vector<float> v(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i)
-    v[static_cast<size_t>(i)] = static_cast<float>(
-        std::sin(0.61 * static_cast<double>(i) + 1.7 * seed) *
-        std::pow(10.0, static_cast<double>((i + seed) % 5) - 3.0));
+    v[static_cast<size_t>(i)] =
+        static_cast<float>(std::sin(0.61 * static_cast<double>(i) + 1.7 * seed) *
+                           std::pow(10.0, static_cast<double>((i + seed) % 5) - 3.0));
   return v;
 }
 
@@ -120,13 +120,21 @@ MakeOptimizer sgd(bool nesterov) {
   };
 }
 
-TEST(CudaOptimizer, AdamWF32) { expect_cuda_matches_cpu(DType::f32, adamw()); }
-TEST(CudaOptimizer, AdamWBf16Master) { expect_cuda_matches_cpu(DType::bf16, adamw()); }
+TEST(CudaOptimizer, AdamWF32) {
+  expect_cuda_matches_cpu(DType::f32, adamw());
+}
+TEST(CudaOptimizer, AdamWBf16Master) {
+  expect_cuda_matches_cpu(DType::bf16, adamw());
+}
 TEST(CudaOptimizer, AdamWF16MasterWithLossScale) {
   expect_cuda_matches_cpu(DType::f16, adamw(), 1024.0);
 }
-TEST(CudaOptimizer, SGDF32) { expect_cuda_matches_cpu(DType::f32, sgd(false)); }
-TEST(CudaOptimizer, SGDNesterovBf16Master) { expect_cuda_matches_cpu(DType::bf16, sgd(true)); }
+TEST(CudaOptimizer, SGDF32) {
+  expect_cuda_matches_cpu(DType::f32, sgd(false));
+}
+TEST(CudaOptimizer, SGDNesterovBf16Master) {
+  expect_cuda_matches_cpu(DType::bf16, sgd(true));
+}
 
 TEST(CudaGradClip, NormAndClipMatchCpu) {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
@@ -149,10 +157,10 @@ TEST(CudaGradClip, NormAndClipMatchCpu) {
     EXPECT_NEAR(clip_grad_norm(gpu_params, max_norm), clip_grad_norm(cpu_params, max_norm),
                 1e-9 * cpu_norm);
     for (size_t k = 0; k < gpu_params.size(); ++k) {
-      EXPECT_LE(relative_error(
-                    gpu_params[k].grad().to(Device::cpu()).to(DType::f32).to_vector<float>(),
-                    cpu_params[k].grad().to_vector<float>()),
-                dtype == DType::f32 ? 1e-6 : 1e-2);
+      EXPECT_LE(
+          relative_error(gpu_params[k].grad().to(Device::cpu()).to(DType::f32).to_vector<float>(),
+                         cpu_params[k].grad().to_vector<float>()),
+          dtype == DType::f32 ? 1e-6 : 1e-2);
     }
   }
 }

@@ -7,7 +7,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "core/ops.h"
@@ -43,6 +42,20 @@ std::map<std::string, Tensor> clone_state(const Optimizer& opt) {
   return out;
 }
 
+// The master follows the f32 run's parameter, and the 16-bit parameter is the master rounded.
+void check_master(const Tensor& master, const Tensor& p32, const Tensor& p16,
+                  const std::string& name) {
+  EXPECT_EQ(master.dtype(), DType::f32);
+  const auto want = p32.to_vector<float>();
+  const auto got = master.to_vector<float>();
+  const auto rounded = p16.to(DType::f32).to_vector<float>();
+  const auto master_rounded = master.to(p16.dtype()).to(DType::f32).to_vector<float>();
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_NEAR(got[i], want[i], 1e-6f * (1.f + std::abs(want[i]))) << name << "[" << i << "]";
+    EXPECT_EQ(rounded[i], master_rounded[i]) << name << "[" << i << "]";
+  }
+}
+
 // Runs `steps` steps of an f32 optimizer and of a 16-bit one over the same values and
 // gradients; the 16-bit run's master must follow the f32 run, and its parameter must be the
 // master rounded.
@@ -68,19 +81,8 @@ void expect_master_follows_f32(DType dtype, Make make) {
   }
   const auto state = clone_state(*opt16);
   ASSERT_TRUE(state.count("master.w") && state.count("master.b"));
-  for (const auto& [name, p32_now, p16_now] :
-       {std::tuple{std::string("w"), p32, p16}, std::tuple{std::string("b"), b32, b16}}) {
-    const Tensor& master = state.at("master." + name);
-    EXPECT_EQ(master.dtype(), DType::f32);
-    const auto want = p32_now.to_vector<float>();
-    const auto got = master.to_vector<float>();
-    const auto rounded = p16_now.to(DType::f32).to_vector<float>();
-    const auto master_rounded = master.to(dtype).to(DType::f32).to_vector<float>();
-    for (size_t i = 0; i < want.size(); ++i) {
-      EXPECT_NEAR(got[i], want[i], 1e-6f * (1.f + std::abs(want[i]))) << name << "[" << i << "]";
-      EXPECT_EQ(rounded[i], master_rounded[i]) << name << "[" << i << "]";
-    }
-  }
+  check_master(state.at("master.w"), p32, p16, "w");
+  check_master(state.at("master.b"), b32, b16, "b");
 }
 
 TEST(MixedPrecision, AdamWMasterFollowsF32) {
