@@ -1,5 +1,6 @@
 #include "train/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <unordered_map>
@@ -13,6 +14,12 @@ namespace {
 DType state_dtype(const Tensor& param) {
   return param.dtype() == DType::f64 ? DType::f64 : DType::f32;
 }
+
+bool is_16_bit(DType dtype) {
+  return dtype == DType::bf16 || dtype == DType::f16;
+}
+
+constexpr std::string_view kMasterPrefix = "master.";
 
 // The first few items and how many more, so a mismatched checkpoint gives a readable message.
 std::string list_items(const std::vector<std::string>& items) {
@@ -30,7 +37,8 @@ Optimizer::Optimizer(std::string op, models::NamedTensors params, double lr,
     : op_(std::move(op)),
       params_(std::move(params)),
       buffer_names_(std::move(buffer_names)),
-      buffers_(params_.size()) {
+      buffers_(params_.size()),
+      masters_(params_.size()) {
   KILN_CHECK(!params_.empty(), op_, "got an empty parameter list");
   set_lr(lr);
   std::set<std::string> names;
@@ -58,6 +66,12 @@ void Optimizer::set_lr(double lr) {
   lr_ = lr;
 }
 
+void Optimizer::set_grad_scale(double scale) {
+  KILN_CHECK(std::isfinite(scale) && scale > 0, op_, "gradient scale {} must be finite and > 0",
+             scale);
+  grad_scale_ = scale;
+}
+
 std::vector<size_t> Optimizer::parameters_with_grad() const {
   std::vector<size_t> out;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -70,15 +84,49 @@ std::vector<size_t> Optimizer::parameters_with_grad() const {
     KILN_CHECK(grad.device() == param.device(), op_,
                "gradient of '{}' is on {}, the parameter on {}", name, grad.device().str(),
                param.device().str());
-    if (param.device().is_cuda()) no_cuda_kernel(op_);
-    KILN_CHECK(param.dtype() == DType::f32 || param.dtype() == DType::f64, op_,
-               "parameter '{}' has dtype {}; the CPU optimizers update f32 or f64 parameters", name,
-               dtype_name(param.dtype()));
+    KILN_CHECK(param.device().is_cpu() || param.dtype() != DType::f64, op_,
+               "parameter '{}' is f64 on {}; f64 parameters are updated on the CPU only", name,
+               param.device().str());
     KILN_CHECK(param.is_contiguous(), op_,
                "parameter '{}' is not contiguous; optimizers update parameters in place", name);
     out.push_back(i);
   }
   return out;
+}
+
+std::vector<std::vector<size_t>> Optimizer::group_by_device_and_dtype(
+    const std::vector<size_t>& indices) const {
+  std::vector<std::vector<size_t>> groups;
+  for (const size_t i : indices) {
+    const Tensor& p = params_[i].second;
+    auto same = [&](const std::vector<size_t>& g) {
+      const Tensor& q = params_[g.front()].second;
+      return q.device() == p.device() && q.dtype() == p.dtype();
+    };
+    const auto it = std::find_if(groups.begin(), groups.end(), same);
+    if (it == groups.end()) {
+      groups.push_back({i});
+    } else {
+      it->push_back(i);
+    }
+  }
+  return groups;
+}
+
+const Tensor& Optimizer::master(size_t i) {
+  const Tensor& param = params_[i].second;
+  Tensor& slot = masters_[i];
+  if (!is_16_bit(param.dtype())) {
+    slot = Tensor();
+    return slot;
+  }
+  NoGradGuard no_grad;
+  if (!slot.defined()) {
+    slot = param.detach().to(DType::f32).contiguous();
+  } else if (slot.device() != param.device()) {
+    slot = slot.to(param.device());
+  }
+  return slot;
 }
 
 std::vector<Tensor>& Optimizer::buffers(size_t i) {
@@ -104,9 +152,12 @@ std::string Optimizer::buffer_key(size_t buffer, size_t param) const {
 models::NamedTensors Optimizer::state() const {
   models::NamedTensors out;
   out.emplace_back("step", from_vector<int64_t>({step_count_}, Shape{}));
-  for (size_t i = 0; i < params_.size(); ++i)
+  for (size_t i = 0; i < params_.size(); ++i) {
     for (size_t b = 0; b < buffers_[i].size(); ++b)
       out.emplace_back(buffer_key(b, i), buffers_[i][b]);
+    if (masters_[i].defined())
+      out.emplace_back(std::string(kMasterPrefix) + params_[i].first, masters_[i]);
+  }
   return out;
 }
 
@@ -143,6 +194,20 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
       }
     }
   }
+  // Master copies of 16-bit parameters; without one (a checkpoint of an f32 run) the master is
+  // made from the parameter's value when first needed.
+  std::vector<size_t> masters;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const std::string key = std::string(kMasterPrefix) + params_[i].first;
+    const auto it = state.find(key);
+    if (it == state.end() || !is_16_bit(params_[i].second.dtype())) continue;
+    known.insert(key);
+    masters.push_back(i);
+    if (it->second.shape() != params_[i].second.shape()) {
+      misshapen.push_back(fmt::format("'{}' is {}, expected {}", key, shape_str(it->second.shape()),
+                                      shape_str(params_[i].second.shape())));
+    }
+  }
   std::vector<std::string> unknown;
   for (const auto& [key, value] : state)
     if (!known.count(key)) unknown.push_back("'" + key + "'");
@@ -156,6 +221,8 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
     std::vector<Tensor>& slots = buffers(i);
     for (size_t b = 0; b < slots.size(); ++b) copy_(slots[b], state.at(buffer_key(b, i)));
   }
+  for (const size_t i : masters)
+    copy_(master(i), state.at(std::string(kMasterPrefix) + params_[i].first));
   step_count_ = step_count;
 }
 

@@ -4,6 +4,11 @@
 // optimizer saves the same way: one tensor per (buffer, parameter) named
 // "<buffer>.<parameter name>" (e.g. "exp_avg.h.0.ln_1.weight") plus "step", a 0-dim i64
 // tensor, which safetensors stores as is.
+//
+// Mixed precision: a bf16/f16 parameter is stepped through an f32 master copy, saved as
+// "master.<parameter name>", with f32 state buffers; after each step the parameter holds the
+// master rounded to its dtype. Gradients may carry a loss scale (set_grad_scale), which the
+// update divides out in f32.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -31,6 +36,10 @@ class Optimizer {
   void set_lr(double lr);
   // The number of step() calls so far; bias corrections count from it.
   int64_t step_count() const { return step_count_; }
+  // The gradients hold `scale` times the true gradient (f16 loss scaling); step() divides it
+  // out in f32. 1 unless a loss scaler sets it before each step.
+  void set_grad_scale(double scale);
+  double grad_scale() const { return grad_scale_; }
   const models::NamedTensors& parameters() const { return params_; }
 
   // "step" and every state buffer that exists, in parameter order. The buffers are the live
@@ -54,8 +63,15 @@ class Optimizer {
   // as in nanoGPT and most LLM recipes.
   bool decays(size_t i) const { return params_[i].second.dim() >= 2; }
   // Indices of the parameters that have a gradient, all checked (dtype, shape, device,
-  // contiguity; f32/f64 on the CPU, the only kernels so far) before the caller modifies any.
+  // contiguity; f64 only on the CPU) before the caller modifies any.
   std::vector<size_t> parameters_with_grad() const;
+  // `indices` split into groups of one device and dtype (one multi-tensor launch each), in
+  // order of first appearance.
+  std::vector<std::vector<size_t>> group_by_device_and_dtype(
+      const std::vector<size_t>& indices) const;
+  // The f32 master copy of a bf16/f16 parameter (made from its current value on first use);
+  // undefined for f32/f64 parameters, which are their own master.
+  const Tensor& master(size_t i);
   // The state buffers of parameter i, in `buffer_names` order: zeros of f32 (f64 for f64
   // parameters) on the parameter's device, made on first use and moved along when the
   // parameter has moved to another device or dtype since.
@@ -69,7 +85,9 @@ class Optimizer {
   models::NamedTensors params_;
   std::vector<std::string> buffer_names_;
   std::vector<std::vector<Tensor>> buffers_;  // [param][buffer]; empty until made
+  std::vector<Tensor> masters_;               // [param]; undefined until made
   double lr_ = 0;
+  double grad_scale_ = 1;
   int64_t step_count_ = 0;
 };
 

@@ -10,6 +10,7 @@
 #include "train/batch_source.h"
 #include "train/checkpoint.h"
 #include "train/grad_clip.h"
+#include "train/loss_scaler.h"
 #include "train/lr_schedule.h"
 #include "train/run_log.h"
 #include "train/sgd.h"
@@ -113,10 +114,10 @@ TrainSummary run_training(TrainConfig config, const std::optional<fs::path>& res
              "'block_size' {} exceeds the model's context of {}", config.block_size,
              model->config().block_size);
   model->to(device);
-  // bf16/f16 runs keep the model itself in that dtype on the device; the optimizer's state stays
-  // f32.
+  // bf16/f16 weights; the optimizer keeps their f32 masters (saved with its state).
   if (config.dtype != "f32") model->to(parse_dtype(config.dtype));
   std::unique_ptr<Optimizer> optimizer = make_optimizer(config, *model);
+  LossScaler scaler(config.dtype == "f16");
   const LrSchedule schedule = make_schedule(config);
   int64_t step = 0;
   double elapsed_before = 0.0;
@@ -126,6 +127,7 @@ TrainSummary run_training(TrainConfig config, const std::optional<fs::path>& res
     const nlohmann::json& s = loaded.trainer_state;
     step = s.at("step").get<int64_t>();
     elapsed_before = s.value("elapsed_s", 0.0);
+    if (s.contains("loss_scaler")) scaler.load_state(s.at("loss_scaler"));
     data.train->set_state(s.at("data"));
     model->dropout_generator().set_state(s.at("dropout_rng").at("seed").get<uint64_t>(),
                                          s.at("dropout_rng").at("offset").get<uint64_t>());
@@ -157,6 +159,7 @@ TrainSummary run_training(TrainConfig config, const std::optional<fs::path>& res
         {"elapsed_s",
          elapsed_before + std::chrono::duration<double>(Clock::now() - started).count()},
         {"skipped_steps", skipped},
+        {"loss_scaler", scaler.state()},
     };
     summary.checkpoint = save_checkpoint(out_dir, step, *model, *optimizer, *data.tokenizer, state,
                                          config.keep_checkpoints);
@@ -186,13 +189,22 @@ TrainSummary run_training(TrainConfig config, const std::optional<fs::path>& res
       const auto [x, y] = data.train->next();
       const Tensor loss = batch_loss(*model, x, y, device);
       loss_sum += loss.item();
-      (config.grad_accum > 1 ? loss / static_cast<double>(config.grad_accum) : loss).backward();
+      scaler.backward(config.grad_accum > 1 ? loss / static_cast<double>(config.grad_accum) : loss);
     }
     const double loss = loss_sum / static_cast<double>(config.grad_accum);
+    // The gradients carry the loss scale (1 unless f16): clip against the scaled threshold and
+    // report the true norm.
+    const double grad_scale = scaler.scale();
     const double grad_norm =
-        config.grad_clip > 0 ? clip_grad_norm(params, config.grad_clip) : global_grad_norm(params);
+        (config.grad_clip > 0 ? clip_grad_norm(params, config.grad_clip * grad_scale)
+                              : global_grad_norm(params)) /
+        grad_scale;
     ++step;
-    if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
+    if (std::isfinite(loss) && !scaler.update(std::isfinite(grad_norm))) {
+      ++skipped;
+      log.message(fmt::format("step {}: gradient overflow at loss scale {}, step skipped", step,
+                              grad_scale));
+    } else if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
       KILN_CHECK(config.nan_policy == "skip", "train",
                  "non-finite {} at step {} (loss {}, grad norm {}); the weights are unchanged. "
                  "Lower learning_rate, or set nan_policy = \"skip\" to skip such steps",
@@ -200,6 +212,7 @@ TrainSummary run_training(TrainConfig config, const std::optional<fs::path>& res
       ++skipped;
       log.message(fmt::format("step {}: non-finite loss or gradient, step skipped", step));
     } else {
+      optimizer->set_grad_scale(grad_scale);
       optimizer->step();
     }
     optimizer->zero_grad();

@@ -5,7 +5,84 @@
 #include "core/ops/common.h"
 #include "kernels/loss.h"
 
+#ifdef KILN_CUDA
+#include "core/cuda/runtime.h"
+#include "kernels/cuda/loss.h"
+#endif
+
 namespace kiln {
+namespace {
+
+// Every target in [0, cols) or equal to ignore_index; `targets` is contiguous on the CPU.
+void check_targets(std::string_view op, const Tensor& targets, int64_t cols, int64_t ignore_index) {
+  visit_index(targets.dtype(), op, [&](auto index_tag) {
+    using I = decltype(index_tag);
+    const I* t = targets.data<I>();
+    for (int64_t r = 0; r < targets.numel(); ++r) {
+      const auto value = static_cast<int64_t>(t[r]);
+      KILN_CHECK(value == ignore_index || (value >= 0 && value < cols), op,
+                 "target {} at position {} is out of range [0, {}) and is not ignore_index ({})",
+                 value, r, cols, ignore_index);
+    }
+  });
+}
+
+#ifdef KILN_CUDA
+// The fused CUDA path: the forward also writes the loss's gradient (for an upstream gradient
+// of 1) when the logits need one, and everything but the upstream gradient stays on the
+// device. The backward hands that gradient over the first time it runs with g = 1 (what
+// loss.backward() does); for another g (a scaled loss, gradient accumulation) or a second
+// backward through the same graph it recomputes the gradient from the saved lse, in one pass.
+// The loss itself is f32 whatever the logits' dtype (as under torch's autocast): a mean over
+// many rows deserves more than 8 bits, and an f16 loss could not carry a loss scale of 2^16.
+Tensor cross_entropy_cuda(const Tensor& logits, const Tensor& lc, const Tensor& tc,
+                          const Tensor& targets, int64_t rows, int64_t cols, int64_t ignore_index) {
+  constexpr std::string_view op = "cross_entropy";
+  const Device device = lc.device();
+  const TensorOptions f32{DType::f32, device};
+  const TensorOptions options{lc.dtype(), device};
+  const Tensor lse = empty({rows}, f32);
+  const Tensor count = empty({}, f32);
+  const Tensor row_loss = empty({rows}, f32);
+  Tensor loss = empty({}, f32);
+  const Tensor dlogits = any_requires_grad({logits}) ? empty(lc.shape(), options) : Tensor();
+  const cudaStream_t stream = cuda::launch_stream(device.index);
+  visit_index(tc.dtype(), op, [&](auto index_tag) {
+    using I = decltype(index_tag);
+    visit_cuda_float(lc.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cuda::cross_entropy_forward(lc.data<T>(), tc.data<I>(), rows, cols, ignore_index,
+                                           lse.data<float>(), count.data<float>(),
+                                           row_loss.data<float>(), loss.data<float>(),
+                                           dlogits.defined() ? dlogits.data<T>() : nullptr, stream);
+    });
+  });
+  auto pending = std::make_shared<Tensor>(dlogits);
+  record("cross_entropy", loss, {logits, targets},
+         [lc, tc, lse, count, pending, rows, cols, ignore_index](
+             const Tensor& g, const std::vector<bool>&) -> std::vector<Tensor> {
+           const double scale = g.item();
+           Tensor out = *pending;
+           *pending = Tensor();
+           if (out.defined() && scale == 1.0) return {out, Tensor()};
+           if (!out.defined()) out = empty(lc.shape(), TensorOptions{lc.dtype(), lc.device()});
+           const cudaStream_t s = cuda::launch_stream(lc.device().index);
+           visit_index(tc.dtype(), "cross_entropy", [&](auto index_tag) {
+             using I = decltype(index_tag);
+             visit_cuda_float(lc.dtype(), "cross_entropy", [&](auto tag) {
+               using T = decltype(tag);
+               kernels::cuda::cross_entropy_backward(lc.data<T>(), tc.data<I>(), lse.data<float>(),
+                                                     count.data<float>(), scale, rows, cols,
+                                                     ignore_index, out.data<T>(), s);
+             });
+           });
+           return {out, Tensor()};
+         });
+  return loss;
+}
+#endif
+
+}  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index) {
   constexpr std::string_view op = "cross_entropy";
@@ -19,12 +96,20 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
              "targets have shape {}, expected {} (logits {} without the class dim)",
              shape_str(targets.shape()), shape_str(rows_shape), shape_str(logits.shape()));
   check_same_device(op, {logits, targets});
-  if (logits.device().is_cuda()) no_cuda_kernel(op);
 
   const Tensor lc = logits.detach().contiguous();
   const Tensor tc = targets.contiguous();
   const int64_t cols = logits.size(-1);
   const int64_t rows = shape_numel(rows_shape);
+  if (logits.device().is_cuda()) {
+#ifdef KILN_CUDA
+    // The targets come back to the host for the range check (rows integers): a wrong target is
+    // the same clear error as on the CPU, at the cost of one small synchronising copy.
+    check_targets(op, tc.to(Device::cpu()), cols, ignore_index);
+    return cross_entropy_cuda(logits, lc, tc, targets, rows, cols, ignore_index);
+#endif
+  }
+  check_targets(op, tc, cols, ignore_index);
   const TensorOptions options{logits.dtype(), logits.device()};
   const Tensor lse = empty({rows}, options);
   Tensor loss = empty({}, options);
@@ -32,12 +117,6 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   visit_index(targets.dtype(), op, [&](auto index_tag) {
     using I = decltype(index_tag);
     const I* t = tc.data<I>();
-    for (int64_t r = 0; r < rows; ++r) {
-      const auto value = static_cast<int64_t>(t[r]);
-      KILN_CHECK(value == ignore_index || (value >= 0 && value < cols), op,
-                 "target {} at position {} is out of range [0, {}) and is not ignore_index ({})",
-                 value, r, cols, ignore_index);
-    }
     visit_float(logits.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
       const double total = kernels::cpu::cross_entropy_forward(lc.data<T>(), t, rows, cols,

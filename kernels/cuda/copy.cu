@@ -49,18 +49,18 @@ void fill(T* dst, const StridedLayout& layout, T value, int64_t n, cudaStream_t 
   KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
 }
 
-#define KILN_CUDA_INSTANTIATE_COPY(Dst, Src)                                             \
-  template void copy_strided<Src, Dst>(const Src*, const StridedLayout&, Dst*,           \
+#define KILN_CUDA_INSTANTIATE_COPY(Dst, Src)                                   \
+  template void copy_strided<Src, Dst>(const Src*, const StridedLayout&, Dst*, \
                                        const StridedLayout&, int64_t, cudaStream_t);
-#define KILN_CUDA_INSTANTIATE_COPY_FROM(Src)  \
-  KILN_CUDA_INSTANTIATE_COPY(float, Src)      \
-  KILN_CUDA_INSTANTIATE_COPY(double, Src)     \
-  KILN_CUDA_INSTANTIATE_COPY(bf16, Src)       \
-  KILN_CUDA_INSTANTIATE_COPY(f16, Src)        \
-  KILN_CUDA_INSTANTIATE_COPY(int32_t, Src)    \
-  KILN_CUDA_INSTANTIATE_COPY(int64_t, Src)    \
-  KILN_CUDA_INSTANTIATE_COPY(uint8_t, Src)    \
-  KILN_CUDA_INSTANTIATE_COPY(bool, Src)       \
+#define KILN_CUDA_INSTANTIATE_COPY_FROM(Src) \
+  KILN_CUDA_INSTANTIATE_COPY(float, Src)     \
+  KILN_CUDA_INSTANTIATE_COPY(double, Src)    \
+  KILN_CUDA_INSTANTIATE_COPY(bf16, Src)      \
+  KILN_CUDA_INSTANTIATE_COPY(f16, Src)       \
+  KILN_CUDA_INSTANTIATE_COPY(int32_t, Src)   \
+  KILN_CUDA_INSTANTIATE_COPY(int64_t, Src)   \
+  KILN_CUDA_INSTANTIATE_COPY(uint8_t, Src)   \
+  KILN_CUDA_INSTANTIATE_COPY(bool, Src)      \
   template void fill<Src>(Src*, const StridedLayout&, Src, int64_t, cudaStream_t);
 
 KILN_CUDA_INSTANTIATE_COPY_FROM(float)

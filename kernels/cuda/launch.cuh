@@ -22,11 +22,11 @@ inline unsigned grid_for(int64_t n, int block = kBlockSize) {
 
 }  // namespace kiln::kernels::cuda
 
-#define KILN_CUDA_LAUNCH_CHECK(expr)                                                          \
-  do {                                                                                        \
-    const cudaError_t kiln_status_ = (expr);                                                  \
-    if (kiln_status_ != cudaSuccess)                                                          \
+#define KILN_CUDA_LAUNCH_CHECK(expr)                                                             \
+  do {                                                                                           \
+    const cudaError_t kiln_status_ = (expr);                                                     \
+    if (kiln_status_ != cudaSuccess)                                                             \
       throw std::runtime_error(std::string("[cuda] ") + #expr + " failed at " + __FILE__ + ":" + \
-                               std::to_string(__LINE__) + ": " +                              \
-                               cudaGetErrorString(kiln_status_));                             \
+                               std::to_string(__LINE__) + ": " +                                 \
+                               cudaGetErrorString(kiln_status_));                                \
   } while (0)
