@@ -14,6 +14,7 @@
 #include "core/cuda/runtime.h"
 #include "core/random.h"
 #include "core/tensor.h"
+#include "tests/require_cuda.h"
 
 namespace kiln {
 namespace {
@@ -65,7 +66,7 @@ TEST(CudaCheck, SuccessIsSilent) {
 class CudaRuntime : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+    KILN_SKIP_WITHOUT_CUDA();
   }
 };
 

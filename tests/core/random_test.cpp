@@ -5,6 +5,7 @@
 #include "core/ops/reduce.h"
 #include "core/random.h"
 #include "kernels/philox.h"
+#include "tests/require_cuda.h"
 
 namespace kiln {
 namespace {
@@ -70,7 +71,7 @@ TEST(Random, ManualSeedResetsTheDefaultGenerator) {
 // The CUDA kernels draw from the same Philox counters with the same arithmetic, so a generator
 // state gives the same numbers on the GPU as on the host.
 TEST(Random, CudaDrawsTheSameNumbersAsTheCpu) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   const TensorOptions on_cuda{DType::f32, Device::cuda(0)};
   Generator cpu_gen(11), cuda_gen(11);
   cpu_gen.set_state(11, 1000);

@@ -12,6 +12,7 @@
 
 #ifdef KILN_CUDNN
 #include "models/cuda/cudnn_lstm.h"
+#include "tests/require_cuda.h"
 #endif
 
 namespace kiln::testing {
@@ -342,7 +343,7 @@ INSTANTIATE_TEST_SUITE_P(Kinds, RecurrentTest,
                          kind_label);
 
 TEST(Recurrent, LstmForwardRunsOnCudaLikeTheCpu) {
-  if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   Generator gen(3);
   models::LSTM lstm(8, 16, gen, 2);
   const Tensor x = randn({2, 33, 8}, {}, &gen);
@@ -355,7 +356,7 @@ TEST(Recurrent, LstmForwardRunsOnCudaLikeTheCpu) {
 
 #ifdef KILN_CUDNN
 TEST(Recurrent, CudnnLstmMatchesKilnLstm) {
-  if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   for (const bool bias : {true, false}) {
     SCOPED_TRACE(bias ? "with bias" : "without bias");
     Generator gen(8);

@@ -9,6 +9,7 @@
 #include "core/ops/attention.h"
 #include "core/random.h"
 #include "tests/ops/op_harness.h"
+#include "tests/require_cuda.h"
 
 namespace kiln::testing {
 namespace {
@@ -240,7 +241,7 @@ TEST(Attention, ProbabilitiesAreTheSoftmaxRows) {
 // CUDA in bf16/f16 (tensor cores for head dims 32..128, FMA otherwise) and f32 (FMA) against
 // the CPU kernel in f32 on the same rounded inputs.
 TEST(AttentionCuda, MatchesCpu) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   struct Case {
     int64_t batch, heads, kv_heads, tq, tk;
   };
@@ -279,7 +280,7 @@ TEST(AttentionCuda, MatchesCpu) {
 }
 
 TEST(AttentionCuda, DeterministicGradientsAreBitwiseEqual) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   const Tensor q = random_tensor({2, 8, 333, 128}, 80), k = random_tensor({2, 2, 333, 128}, 81),
                v = random_tensor({2, 2, 333, 128}, 82), g = random_tensor({2, 8, 333, 128}, 83);
   AttentionOptions options{true, {}};

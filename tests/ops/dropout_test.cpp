@@ -5,6 +5,7 @@
 #include "core/random.h"
 #include "kernels/philox.h"
 #include "tests/ops/op_harness.h"
+#include "tests/require_cuda.h"
 
 namespace kiln::testing {
 namespace {
@@ -157,7 +158,7 @@ TEST(Dropout, BadProbabilityIsAnError) {
 // Both devices run the same Philox test per element: the same seed and offset drop the same
 // elements, and in f32 the kept values are the same bits.
 TEST(Dropout, CudaDropsTheSameElementsAsTheCpu) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   Generator data_gen(1);
   const Tensor x = rand({33, 4097}, {}, &data_gen, -1.0, 1.0);
   for (const double p : {0.1, 0.5}) {

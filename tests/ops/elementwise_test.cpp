@@ -3,6 +3,7 @@
 #include "core/ops/elementwise.h"
 #include "core/ops/shape.h"
 #include "tests/ops/op_harness.h"
+#include "tests/require_cuda.h"
 
 namespace kiln::testing {
 namespace {
@@ -229,7 +230,7 @@ TEST(Elementwise, IntegerArithmeticWorksWithoutGradients) {
 
 // Index arithmetic and comparisons on CUDA give the CPU's integers.
 TEST(Elementwise, CudaIntegerArithmeticAndComparisonsMatchTheCpu) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   for (const DType dtype : {DType::i32, DType::i64}) {
     const Tensor a = arange(-50, 4047, 1, TensorOptions{dtype});
     const Tensor b = arange(1, 4098, 1, TensorOptions{dtype});

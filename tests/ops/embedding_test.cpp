@@ -2,6 +2,7 @@
 #include "core/autograd.h"
 #include "core/random.h"
 #include "tests/ops/op_harness.h"
+#include "tests/require_cuda.h"
 
 namespace kiln::testing {
 namespace {
@@ -118,7 +119,7 @@ TEST(Embedding, ParallelBackwardMatchesSerialSums) {
 // Sorted by id and summed in position order, the CUDA backward repeats bit for bit and, in f32,
 // adds in the CPU kernel's order, so it equals the CPU gradient exactly.
 TEST(Embedding, CudaBackwardIsDeterministicAndMatchesTheCpu) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   const int64_t vocab = 50, dim = 768, n = 4097;
   Generator gen(5);
   const Tensor ids = randint(0, vocab, {n}, TensorOptions{DType::i64}, &gen);
@@ -137,7 +138,7 @@ TEST(Embedding, CudaBackwardIsDeterministicAndMatchesTheCpu) {
 }
 
 TEST(Embedding, CudaOutOfRangeIdNamesTheId) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   const Tensor weight = zeros({10, 4}, TensorOptions{DType::f32, Device::cuda(0)});
   expect_error(
       [&] {

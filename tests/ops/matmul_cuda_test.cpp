@@ -12,6 +12,7 @@
 #include "core/ops/shape.h"
 #include "core/random.h"
 #include "tests/ops/op_harness.h"
+#include "tests/require_cuda.h"
 
 namespace kiln::testing {
 namespace {
@@ -26,7 +27,7 @@ struct Outcome {
 class MatmulCuda : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+    KILN_SKIP_WITHOUT_CUDA();
   }
 };
 

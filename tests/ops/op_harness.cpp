@@ -313,14 +313,14 @@ void expect_cuda_half_matches_cpu(const OpCase& c, DType dtype, double tolerance
 }
 
 TEST_P(OpHarness, CudaBf16MatchesCpu) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   const OpCase& c = GetParam();
   if (!c.check_half_types) GTEST_SKIP() << "f32 only on CUDA";
   expect_cuda_half_matches_cpu(c, DType::bf16, c.bf16_tolerance);
 }
 
 TEST_P(OpHarness, CudaF16MatchesCpu) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   const OpCase& c = GetParam();
   if (!c.check_half_types) GTEST_SKIP() << "f32 only on CUDA";
   expect_cuda_half_matches_cpu(c, DType::f16, c.f16_tolerance);

@@ -9,6 +9,7 @@
 #include "core/ops/shape.h"
 #include "core/random.h"
 #include "tests/ops/op_harness.h"
+#include "tests/require_cuda.h"
 
 namespace kiln::testing {
 namespace {
@@ -338,7 +339,7 @@ TEST(Reduce, BadArgumentsNameTheOp) {
 // Shapes that take each CUDA launch shape: warp rows, block rows, rows cut into chunks, columns,
 // and columns cut into chunks. The results repeat bit for bit and match the CPU.
 TEST(Reduce, CudaReductionsAreDeterministicAndMatchTheCpu) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   Generator gen(9);
   struct Case {
     Shape shape;
@@ -361,7 +362,7 @@ TEST(Reduce, CudaReductionsAreDeterministicAndMatchTheCpu) {
 }
 
 TEST(Reduce, CudaArgmaxTiesAcrossChunksPickTheFirstIndex) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   std::vector<float> values(2 * 200000, 0.0f);
   values[50000] = values[150000] = 1.0f;
   values[200000 + 199999] = values[200000 + 90000] = 2.0f;

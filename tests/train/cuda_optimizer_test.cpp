@@ -16,6 +16,7 @@
 #include "train/adamw.h"
 #include "train/grad_clip.h"
 #include "train/sgd.h"
+#include "tests/require_cuda.h"
 
 namespace kiln::train {
 namespace {
@@ -67,7 +68,7 @@ using MakeOptimizer = std::function<std::unique_ptr<Optimizer>(models::NamedTens
 // Steps a CPU and a CUDA optimizer over the same parameters and gradients and compares every
 // parameter and state buffer (masters included).
 void expect_cuda_matches_cpu(DType dtype, const MakeOptimizer& make, double grad_scale = 1.0) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   const models::NamedTensors cpu = make_params(dtype, Device::cpu());
   const models::NamedTensors gpu = make_params(dtype, Device::cuda(0));
   auto cpu_opt = make(cpu);
@@ -137,7 +138,7 @@ TEST(CudaOptimizer, SGDNesterovBf16Master) {
 }
 
 TEST(CudaGradClip, NormAndClipMatchCpu) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   for (const DType dtype : {DType::f32, DType::bf16}) {
     const models::NamedTensors gpu = make_params(dtype, Device::cuda(0));
     set_grads(gpu, 7);
@@ -166,7 +167,7 @@ TEST(CudaGradClip, NormAndClipMatchCpu) {
 }
 
 TEST(CudaGradClip, NonFiniteGradientIsFound) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   const models::NamedTensors gpu = make_params(DType::bf16, Device::cuda(0));
   set_grads(gpu, 1);
   std::vector<Tensor> params;
@@ -181,7 +182,7 @@ TEST(CudaGradClip, NonFiniteGradientIsFound) {
 
 // The gradient norm reduces in a fixed order: the same gradients give the same bits.
 TEST(CudaGradClip, NormIsDeterministic) {
-  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  KILN_SKIP_WITHOUT_CUDA();
   const models::NamedTensors gpu = make_params(DType::f32, Device::cuda(0));
   set_grads(gpu, 2);
   std::vector<Tensor> params;

@@ -14,6 +14,7 @@
 #include "core/device.h"
 #include "core/ops/matmul.h"
 #include "train/trainer.h"
+#include "tests/require_cuda.h"
 
 namespace kiln::train {
 namespace {
@@ -22,7 +23,7 @@ namespace fs = std::filesystem;
 class CudaTraining : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+    KILN_SKIP_WITHOUT_CUDA();
     ASSERT_FALSE(allow_tf32()) << "these comparisons assume TF32 off (the default)";
   }
 };
