@@ -48,6 +48,16 @@ int cuda_device_count() {
 #endif
 }
 
+std::string device_name(const Device& device) {
+  if (device.is_cpu()) return "cpu";
+  check_device_usable(device, "device_name");
+#ifdef KILN_CUDA
+  return cuda::device_name(device.index);
+#else
+  return device.str();
+#endif
+}
+
 void check_device_usable(const Device& device, std::string_view op) {
   if (device.is_cpu()) return;
   KILN_CHECK(cuda_compiled(), op,

@@ -28,6 +28,9 @@ bool cuda_compiled();
 // Number of CUDA devices visible now (0 in a CPU-only build or on a machine without a GPU).
 int cuda_device_count();
 inline bool cuda_available() { return cuda_device_count() > 0; }
+// What the hardware calls itself: the CUDA driver's name for a GPU ("NVIDIA H100 80GB HBM3"),
+// "cpu" for the host.
+std::string device_name(const Device& device);
 
 // Throws a clear kiln::Error when `device` cannot be used in this build or on this machine.
 void check_device_usable(const Device& device, std::string_view op);

@@ -58,6 +58,7 @@ const std::vector<Key>& keys() {
       {"seed", &TrainConfig::seed},
       {"device", &TrainConfig::device},
       {"dtype", &TrainConfig::dtype},
+      {"peak_tflops", &TrainConfig::peak_tflops},
       {"init_from", &TrainConfig::init_from},
   };
   return all;
@@ -171,6 +172,8 @@ void TrainConfig::validate() const {
   KILN_CHECK(beta2 >= 0 && beta2 < 1, "config", "'beta2' must be in [0, 1), got {}", beta2);
   KILN_CHECK(momentum >= 0 && momentum < 1, "config", "'momentum' must be in [0, 1), got {}",
              momentum);
+  KILN_CHECK(peak_tflops >= 0, "config",
+             "'peak_tflops' must be >= 0 (0 looks the GPU up), got {}", peak_tflops);
   KILN_CHECK(grad_clip >= 0, "config", "'grad_clip' must be >= 0 (0 turns it off), got {}",
              grad_clip);
   KILN_CHECK(nan_policy == "stop" || nan_policy == "skip", "config",

@@ -49,6 +49,7 @@ struct TrainConfig {
   uint64_t seed = 1337;
   std::string device = "auto";        // auto | cpu | cuda | cuda:N
   std::string dtype = "f32";          // f32 | bf16 | f16
+  double peak_tflops = 0;  // the device's peak for MFU; 0: looked up by GPU name (none on a CPU)
   std::string init_from = "scratch";  // scratch | a Hugging Face GPT-2 directory
 
   // Throws naming the key when a value is impossible, or keys disagree.

@@ -53,10 +53,13 @@ void RunLog::write(const nlohmann::json& record) {
 void RunLog::step(const nlohmann::json& record, double seconds_per_step) {
   write(record);
   const int64_t step = record["step"].get<int64_t>();
+  const std::string mfu = record.contains("mfu")
+                              ? fmt::format(" | mfu {:.1f}%", 100.0 * record["mfu"].get<double>())
+                              : "";
   const std::string line =
-      fmt::format("step {:>{}}/{} | loss {:.4f} | lr {:.2e} | {:.0f} tok/s | eta {}", step,
+      fmt::format("step {:>{}}/{} | loss {:.4f} | lr {:.2e} | {:.0f} tok/s{} | eta {}", step,
                   std::to_string(max_steps_).size(), max_steps_, record["loss"].get<double>(),
-                  record["lr"].get<double>(), record["tokens_per_s"].get<double>(),
+                  record["lr"].get<double>(), record["tokens_per_s"].get<double>(), mfu,
                   duration(seconds_per_step * static_cast<double>(max_steps_ - step)));
   if (terminal_) {
     const int width = 24;

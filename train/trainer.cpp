@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "core/file_io.h"
 #include "core/ops.h"
@@ -12,6 +13,7 @@
 #include "train/grad_clip.h"
 #include "train/loss_scaler.h"
 #include "train/lr_schedule.h"
+#include "train/mfu.h"
 #include "train/run_log.h"
 #include "train/sgd.h"
 
@@ -143,6 +145,12 @@ TrainSummary run_training(TrainConfig config, const std::optional<fs::path>& res
   const std::vector<Tensor> params = model->parameters();
   const double tokens_per_step =
       static_cast<double>(config.batch_size * config.block_size * config.grad_accum);
+  const double flops_per_token =
+      training_flops_per_token(model->config(), model->parameter_count(), config.block_size);
+  const std::optional<double> peak =
+      config.peak_tflops > 0
+          ? std::optional<double>(config.peak_tflops * 1e12)
+          : peak_flops(device_name(device), parse_dtype(config.dtype), allow_tf32());
   TrainSummary summary;
   const auto started = Clock::now();
   double seconds_per_step = 0.0;
@@ -219,12 +227,13 @@ TrainSummary run_training(TrainConfig config, const std::optional<fs::path>& res
     const double seconds = std::chrono::duration<double>(Clock::now() - step_start).count();
     seconds_per_step = seconds_per_step == 0.0 ? seconds : 0.9 * seconds_per_step + 0.1 * seconds;
     summary.last_loss = loss;
-    log.step({{"step", step},
-              {"loss", loss},
-              {"lr", lr},
-              {"grad_norm", grad_norm},
-              {"tokens_per_s", tokens_per_step / seconds}},
-             seconds_per_step);
+    nlohmann::json record = {{"step", step},
+                             {"loss", loss},
+                             {"lr", lr},
+                             {"grad_norm", grad_norm},
+                             {"tokens_per_s", tokens_per_step / seconds}};
+    if (peak) record["mfu"] = tokens_per_step / seconds * flops_per_token / *peak;
+    log.step(record, seconds_per_step);
     const bool last = step == config.max_steps;
     if ((config.eval_interval > 0 && step % config.eval_interval == 0) || last) evaluate();
     if ((config.ckpt_interval > 0 && step % config.ckpt_interval == 0) || last) save();

@@ -4,6 +4,7 @@
 // through a pinned staging buffer), and the cuBLASLt handle and workspace of each device.
 // Compiled only when KILN_CUDA is on.
 #include <cstddef>
+#include <string>
 
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
@@ -11,6 +12,8 @@
 namespace kiln::cuda {
 
 int device_count();
+// The driver's name for the device (cudaDeviceProp::name).
+std::string device_name(int device);
 // The compute stream of `device` (created on first use; all kiln work on a device is ordered on
 // it).
 cudaStream_t stream(int device);

@@ -9,10 +9,10 @@
 
 #include "core/ops.h"
 #include "models/rnn.h"
+#include "tests/require_cuda.h"
 
 #ifdef KILN_CUDNN
 #include "models/cuda/cudnn_lstm.h"
-#include "tests/require_cuda.h"
 #endif
 
 namespace kiln::testing {

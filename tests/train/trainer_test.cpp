@@ -7,6 +7,7 @@
 #include "core/file_io.h"
 #include "models/hf.h"
 #include "train/checkpoint.h"
+#include "train/mfu.h"
 #include "train/trainer.h"
 
 namespace kiln::train {
@@ -156,6 +157,31 @@ TEST(Trainer, BadSettingsAreOneClearError) {
   c.dtype = "bf16";
   c.device = "cpu";
   EXPECT_THROW(run_training(c, std::nullopt, {}), Error);
+}
+
+// MFU needs a peak: a CPU has none in the table, so records carry mfu only when it is given,
+// and then it is tokens/s · training FLOPs per token / peak.
+TEST(Trainer, MfuIsReportedOnlyAgainstAKnownPeak) {
+  const fs::path without = fresh_dir("mfu_without"), with = fresh_dir("mfu_with");
+  TrainConfig c = tiny_run(without);
+  c.device = "cpu";
+  c.max_steps = 3;
+  run_training(c, std::nullopt, {});
+  for (const nlohmann::json& r : step_records(without)) EXPECT_FALSE(r.contains("mfu"));
+
+  c.out_dir = with.string();
+  c.peak_tflops = 0.5;
+  run_training(c, std::nullopt, {});
+  const auto model = models::load_gpt2(latest_checkpoint(with));
+  const double flops_per_token =
+      training_flops_per_token(model->config(), model->parameter_count(), c.block_size);
+  const std::vector<nlohmann::json> records = step_records(with);
+  ASSERT_EQ(records.size(), 3u);
+  for (const nlohmann::json& r : records) {
+    ASSERT_TRUE(r.contains("mfu"));
+    EXPECT_NEAR(r["mfu"].get<double>(), r["tokens_per_s"].get<double>() * flops_per_token / 0.5e12,
+                1e-12 * r["mfu"].get<double>());
+  }
 }
 
 }  // namespace
