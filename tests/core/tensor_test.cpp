@@ -147,6 +147,17 @@ TEST(Device, CudaRoundTripKeepsValues) {
       x.transpose(0, 1).contiguous().to_vector<float>());
 }
 
+TEST(Device, NamesSayWhatTheHardwareIs) {
+  EXPECT_EQ(device_name(Device::cpu()), "cpu");
+  if (!cuda_available()) {
+    EXPECT_THROW(device_name(Device::cuda(0)), Error);
+    return;
+  }
+  const std::string name = device_name(Device::cuda(0));
+  EXPECT_FALSE(name.empty());
+  EXPECT_NE(name, "cpu");
+}
+
 TEST(Tensor, UndefinedTensorIsAnError) {
   const Tensor t;
   EXPECT_FALSE(t.defined());
