@@ -69,6 +69,12 @@ int device_count() {
   return count;
 }
 
+std::string device_name(int device) {
+  cudaDeviceProp properties{};
+  CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
+  return properties.name;
+}
+
 cudaStream_t stream(int device) {
   return state(device).stream;
 }
