@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/vector_math.h"
@@ -33,106 +33,124 @@ int64_t visible_keys(int64_t i, const AttentionDims& d) {
   return std::clamp<int64_t>(i + d.tk - d.tq + 1, 0, d.tk);
 }
 
-// A vector register of T (AVX2 width; GCC lowers it to two SSE registers in the baseline clone)
-// and the number of them a product keeps in flight: four independent sums hide the FMA latency.
+// A vector register of T (AVX2 width; GCC lowers it to two SSE registers in the baseline clone),
+// and its unaligned, aliasing twin for loads and stores.
 template <typename T>
 using Vec [[gnu::vector_size(32)]] = T;
 template <typename T>
+using UnalignedVec [[gnu::vector_size(32), gnu::aligned(alignof(T)), gnu::may_alias]] = T;
+template <typename T>
 constexpr int64_t kLanes = sizeof(Vec<T>) / sizeof(T);
-constexpr int kChains = 4;
-static_assert(kBlockK % (kChains * 8) == 0 && kTileK % (kChains * 8) == 0);
+// Rows of a product computed together: each vector loaded from the shared operand feeds
+// kGroup · 2 independent FMAs held in registers (8 accumulators), instead of one.
+constexpr int kGroup = 4;
+static_assert(kBlockK % 16 == 0 && kTileK % 16 == 0, "products compute 2 vectors of keys");
 
-// Unaligned loads; by reference, because returning a vector by value has a different ABI in
-// the AVX2 clone and the baseline one (-Wpsabi).
+// By reference: returning a vector by value has a different ABI in the AVX2 clone and the
+// baseline one (-Wpsabi). The helpers below are always inlined: they must be compiled into the
+// tile functions' AVX2 clones, and GCC would otherwise keep the larger ones out of line, built
+// for the baseline target only.
 template <typename V, typename T>
-inline void load(V& v, const T* p) {
-  std::memcpy(&v, p, sizeof v);
+[[gnu::always_inline]] inline void load(V& v, const T* p) {
+  v = *reinterpret_cast<const UnalignedVec<T>*>(p);
 }
 template <typename T, typename V>
-inline void store(T* p, const V& v) {
-  std::memcpy(p, &v, sizeof v);
+[[gnu::always_inline]] inline void store(T* p, const V& v) {
+  *reinterpret_cast<UnalignedVec<T>*>(p) = v;
 }
 
 // The transpose of rows [0, n) of x (row length dim) into xt [dim, kBlockK]. Columns n and up
 // keep what they held (finite values: the buffers start zeroed): the products below compute
 // whole vectors and the callers use the first n results.
 template <typename T>
-inline void transpose_block(const T* x, int64_t n, int64_t dim, T* xt) {
+[[gnu::always_inline]] inline void transpose_block(const T* x, int64_t n, int64_t dim, T* xt) {
   for (int64_t j = 0; j < n; ++j)
     for (int64_t c = 0; c < dim; ++c) xt[c * kBlockK + j] = x[j * dim + c];
 }
 
-// out[j] = Σ_c a[c] · (bt[c][j] - shift[c]) for j < n (and garbage up to the next multiple of
-// kChains · kLanes, within kBlockK), with B given transposed ([dim, kBlockK]); shift may be null.
-// The chains are named variables, not an array: GCC keeps those in registers.
-template <typename T>
-inline void row_times_block(const T* a, const T* bt, const T* shift, int64_t n, int64_t dim,
-                            T* out) {
+// out[r][j] = Σ_c a[r][c] · (bt[c][j] - shift[r][c]) for r < R and j < n, with B given
+// transposed ([dim, kBlockK]); a and shift are R rows of length dim, out R rows of kBlockK.
+// Columns from n up to the next multiple of two vectors get values the callers ignore.
+// Without Shift, shift is not read.
+template <int R, bool Shift, typename T>
+[[gnu::always_inline]] inline void rows_times_block(const T* a, const T* bt, const T* shift,
+                                                    int64_t n, int64_t dim, T* out) {
   constexpr int64_t lanes = kLanes<T>;
-  for (int64_t j0 = 0; j0 < n; j0 += kChains * lanes) {
-    Vec<T> acc0 = {}, acc1 = {}, acc2 = {}, acc3 = {}, b0, b1, b2, b3;
+  for (int64_t j0 = 0; j0 < n; j0 += 2 * lanes) {
+    Vec<T> acc[R][2] = {};
     for (int64_t c = 0; c < dim; ++c) {
-      const T ac = a[c];
-      const T sc = shift != nullptr ? shift[c] : T(0);
-      const T* b = bt + c * kBlockK + j0;
-      load(b0, b);
-      load(b1, b + lanes);
-      load(b2, b + 2 * lanes);
-      load(b3, b + 3 * lanes);
-      acc0 += ac * (b0 - sc);
-      acc1 += ac * (b1 - sc);
-      acc2 += ac * (b2 - sc);
-      acc3 += ac * (b3 - sc);
+      Vec<T> b0, b1;
+      load(b0, bt + c * kBlockK + j0);
+      load(b1, bt + c * kBlockK + j0 + lanes);
+      for (int r = 0; r < R; ++r) {
+        const T ar = a[r * dim + c];
+        if constexpr (Shift) {
+          const T sr = shift[r * dim + c];
+          acc[r][0] += ar * (b0 - sr);
+          acc[r][1] += ar * (b1 - sr);
+        } else {
+          acc[r][0] += ar * b0;
+          acc[r][1] += ar * b1;
+        }
+      }
     }
-    store(out + j0, acc0);
-    store(out + j0 + lanes, acc1);
-    store(out + j0 + 2 * lanes, acc2);
-    store(out + j0 + 3 * lanes, acc3);
+    for (int r = 0; r < R; ++r) {
+      store(out + r * kBlockK + j0, acc[r][0]);
+      store(out + r * kBlockK + j0 + lanes, acc[r][1]);
+    }
   }
 }
 
-// y[c] += Σ_j w[j · w_stride] · x[j · dim + c] for c < dim: n rows of x weighted and summed.
-template <typename T>
-inline void add_weighted_rows(const T* w, int64_t w_stride, const T* x, int64_t n, int64_t dim,
-                              T* y) {
+// y[r][c] += Σ_j w[r · w_row + j · w_col] · x[j][c] for r < R, j < n, c < dim: R rows of
+// weights applied to n rows of x (row length dim), added to R rows of y (row length dim).
+template <int R, typename T>
+[[gnu::always_inline]] inline void add_weighted_rows(const T* w, int64_t w_row, int64_t w_col,
+                                                     const T* x, int64_t n, int64_t dim, T* y) {
   constexpr int64_t lanes = kLanes<T>;
   int64_t c0 = 0;
-  for (; c0 + kChains * lanes <= dim; c0 += kChains * lanes) {
-    Vec<T> acc0, acc1, acc2, acc3, x0, x1, x2, x3;
-    load(acc0, y + c0);
-    load(acc1, y + c0 + lanes);
-    load(acc2, y + c0 + 2 * lanes);
-    load(acc3, y + c0 + 3 * lanes);
-    for (int64_t j = 0; j < n; ++j) {
-      const T wj = w[j * w_stride];
-      const T* xj = x + j * dim + c0;
-      load(x0, xj);
-      load(x1, xj + lanes);
-      load(x2, xj + 2 * lanes);
-      load(x3, xj + 3 * lanes);
-      acc0 += wj * x0;
-      acc1 += wj * x1;
-      acc2 += wj * x2;
-      acc3 += wj * x3;
+  for (; c0 + 2 * lanes <= dim; c0 += 2 * lanes) {
+    Vec<T> acc[R][2];
+    for (int r = 0; r < R; ++r) {
+      load(acc[r][0], y + r * dim + c0);
+      load(acc[r][1], y + r * dim + c0 + lanes);
     }
-    store(y + c0, acc0);
-    store(y + c0 + lanes, acc1);
-    store(y + c0 + 2 * lanes, acc2);
-    store(y + c0 + 3 * lanes, acc3);
-  }
-  for (; c0 + lanes <= dim; c0 += lanes) {
-    Vec<T> acc, xj;
-    load(acc, y + c0);
     for (int64_t j = 0; j < n; ++j) {
-      load(xj, x + j * dim + c0);
-      acc += w[j * w_stride] * xj;
+      Vec<T> x0, x1;
+      load(x0, x + j * dim + c0);
+      load(x1, x + j * dim + c0 + lanes);
+      for (int r = 0; r < R; ++r) {
+        const T wr = w[r * w_row + j * w_col];
+        acc[r][0] += wr * x0;
+        acc[r][1] += wr * x1;
+      }
     }
-    store(y + c0, acc);
+    for (int r = 0; r < R; ++r) {
+      store(y + r * dim + c0, acc[r][0]);
+      store(y + r * dim + c0 + lanes, acc[r][1]);
+    }
   }
   for (; c0 < dim; ++c0) {
-    T sum = y[c0];
-    for (int64_t j = 0; j < n; ++j) sum += w[j * w_stride] * x[j * dim + c0];
-    y[c0] = sum;
+    for (int r = 0; r < R; ++r) {
+      T sum = y[r * dim + c0];
+      for (int64_t j = 0; j < n; ++j) sum += w[r * w_row + j * w_col] * x[j * dim + c0];
+      y[r * dim + c0] = sum;
+    }
+  }
+}
+
+// Calls f(std::integral_constant<int, R>) for R = count (1 ≤ count ≤ kGroup): the row-group
+// products take their row count as a template parameter, so their accumulators stay registers.
+template <typename F>
+[[gnu::always_inline]] inline void with_group_size(int64_t count, F f) {
+  switch (count) {
+    case 1:
+      return f(std::integral_constant<int, 1>{});
+    case 2:
+      return f(std::integral_constant<int, 2>{});
+    case 3:
+      return f(std::integral_constant<int, 3>{});
+    default:
+      return f(std::integral_constant<int, kGroup>{});
   }
 }
 
@@ -146,25 +164,42 @@ KILN_VECTOR_CLONES void forward_tile(const T* q, const T* k, const T* v, T* out,
   std::vector<T> m(static_cast<size_t>(rows), -std::numeric_limits<T>::infinity());
   std::vector<T> l(static_cast<size_t>(rows), T(0));
   std::vector<T> kt(static_cast<size_t>(dim * kBlockK));
-  std::vector<T> p(static_cast<size_t>(kBlockK));
+  std::vector<T> p(static_cast<size_t>(kGroup * kBlockK));
   const int64_t key_end = visible_keys(i0 + rows - 1, d);
   for (int64_t j0 = 0; j0 < key_end; j0 += kBlockK) {
     transpose_block(k + j0 * dim, std::min(kBlockK, key_end - j0), dim, kt.data());
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t n = std::min(visible_keys(i0 + r, d), j0 + kBlockK) - j0;
-      if (n <= 0) continue;
-      row_times_block(q + r * dim, kt.data(), static_cast<const T*>(nullptr), n, dim, p.data());
+    for (int64_t r0 = 0; r0 < rows; r0 += kGroup) {
+      const int64_t group = std::min<int64_t>(kGroup, rows - r0);
+      // The group's last row sees the most keys (a causal prefix grows with the row).
+      const int64_t n_max = std::min(visible_keys(i0 + r0 + group - 1, d), j0 + kBlockK) - j0;
+      if (n_max <= 0) continue;
+      with_group_size(
+          group, [&](auto size) __attribute__((always_inline)) {
+            rows_times_block<decltype(size)::value, false>(
+                q + r0 * dim, kt.data(), static_cast<const T*>(nullptr), n_max, dim, p.data());
+          });
+      for (int64_t g = 0; g < group; ++g) {
+        const int64_t r = r0 + g;
+        T* pr = p.data() + g * kBlockK;
+        const int64_t n = std::clamp<int64_t>(visible_keys(i0 + r, d) - j0, 0, n_max);
+        std::fill(pr + n, pr + n_max, T(0));
+        if (n == 0) continue;
 #pragma omp simd
-      for (int64_t j = 0; j < n; ++j) p[j] *= scale;
-      // The running max grows: rescale what was summed under the old one.
-      const T m_new = std::max(m[r], row_max(p.data(), n));
-      const T alpha = fast_exp(m[r] - m_new);
-      l[r] = l[r] * alpha + row_exp(p.data(), p.data(), n, m_new);
-      T* a = acc.data() + r * dim;
+        for (int64_t j = 0; j < n; ++j) pr[j] *= scale;
+        // The running max grows: rescale what was summed under the old one.
+        const T m_new = std::max(m[r], row_max(pr, n));
+        const T alpha = fast_exp(m[r] - m_new);
+        l[r] = l[r] * alpha + row_exp(pr, pr, n, m_new);
+        T* a = acc.data() + r * dim;
 #pragma omp simd
-      for (int64_t c = 0; c < dim; ++c) a[c] *= alpha;
-      add_weighted_rows(p.data(), 1, v + j0 * dim, n, dim, a);
-      m[r] = m_new;
+        for (int64_t c = 0; c < dim; ++c) a[c] *= alpha;
+        m[r] = m_new;
+      }
+      with_group_size(
+          group, [&](auto size) __attribute__((always_inline)) {
+            add_weighted_rows<decltype(size)::value>(p.data(), kBlockK, 1, v + j0 * dim, n_max, dim,
+                                                     acc.data() + r0 * dim);
+          });
     }
   }
   for (int64_t r = 0; r < rows; ++r) {
@@ -182,19 +217,31 @@ KILN_VECTOR_CLONES void forward_tile(const T* q, const T* k, const T* v, T* out,
   }
 }
 
-// For one query row and a block of n keys (kt, vt transposed as above): p_j = exp(q·k_j · scale
-// - lse) and ds_j = p_j (dO·v_j - dO·o), the softmax backward of the row's scores. The second
-// factor is summed as dO·(v_j - o) rather than as a difference of two dot products: no
-// cancellation, and exactly 0 when the row sees one key (o = v_j), as it is mathematically.
-template <typename T>
-inline void row_probabilities(const T* qi, const T* doi, const T* oi, const T* kt, const T* vt,
-                              int64_t n, int64_t dim, T scale, T lse, T* p, T* ds) {
-  row_times_block(qi, kt, static_cast<const T*>(nullptr), n, dim, p);
-  row_times_block(doi, vt, oi, n, dim, ds);
+// For a group of query rows (q, dO, o, lse at its first row) against a block of n_max keys (kt,
+// vt transposed as above): p_rj = exp(q_r·k_j · scale - lse_r) and ds_rj = p_rj (dO_r·v_j -
+// dO_r·o_r), the softmax backward of the scores; entries past the keys row r sees (n_r, from
+// `visible`) are 0. The second factor is summed as dO·(v_j - o) rather than as a difference of
+// two dot products: no cancellation, and exactly 0 when the row sees one key (o = v_j), as it
+// is mathematically.
+template <int R, typename T, typename Visible>
+[[gnu::always_inline]] inline void group_probabilities(const T* q, const T* dout, const T* o,
+                                                       const T* lse, const T* kt, const T* vt,
+                                                       int64_t n_max, int64_t dim, T scale,
+                                                       Visible visible, T* p, T* ds) {
+  rows_times_block<R, false>(q, kt, static_cast<const T*>(nullptr), n_max, dim, p);
+  rows_times_block<R, true>(dout, vt, o, n_max, dim, ds);
+  for (int g = 0; g < R; ++g) {
+    T* pr = p + g * kBlockK;
+    T* dsr = ds + g * kBlockK;
+    const int64_t n = visible(g);
+    const T lse_r = lse[g];
 #pragma omp simd
-  for (int64_t j = 0; j < n; ++j) {
-    p[j] = fast_exp(p[j] * scale - lse);
-    ds[j] *= p[j];
+    for (int64_t j = 0; j < n; ++j) {
+      pr[j] = fast_exp(pr[j] * scale - lse_r);
+      dsr[j] *= pr[j];
+    }
+    std::fill(pr + n, pr + n_max, T(0));
+    std::fill(dsr + n, dsr + n_max, T(0));
   }
 }
 
@@ -209,20 +256,28 @@ KILN_VECTOR_CLONES void dq_tile(const T* q, const T* k, const T* v, const T* o, 
   std::vector<T> acc(static_cast<size_t>(rows * dim), T(0));
   std::vector<T> kt(static_cast<size_t>(dim * kBlockK));
   std::vector<T> vt(static_cast<size_t>(dim * kBlockK));
-  std::vector<T> p(static_cast<size_t>(kBlockK));
-  std::vector<T> ds(static_cast<size_t>(kBlockK));
+  std::vector<T> p(static_cast<size_t>(kGroup * kBlockK));
+  std::vector<T> ds(static_cast<size_t>(kGroup * kBlockK));
   const int64_t key_end = visible_keys(i0 + rows - 1, d);
   for (int64_t j0 = 0; j0 < key_end; j0 += kBlockK) {
     const int64_t block = std::min(kBlockK, key_end - j0);
     transpose_block(k + j0 * dim, block, dim, kt.data());
     transpose_block(v + j0 * dim, block, dim, vt.data());
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t n = std::min(visible_keys(i0 + r, d), j0 + kBlockK) - j0;
-      if (n <= 0) continue;
-      row_probabilities(q + r * dim, dout + r * dim, o + r * dim, kt.data(), vt.data(), n, dim,
-                        scale, lse[r], p.data(), ds.data());
-      T* a = acc.data() + r * dim;
-      add_weighted_rows(ds.data(), 1, k + j0 * dim, n, dim, a);
+    for (int64_t r0 = 0; r0 < rows; r0 += kGroup) {
+      const int64_t group = std::min<int64_t>(kGroup, rows - r0);
+      const int64_t n_max = std::min(visible_keys(i0 + r0 + group - 1, d), j0 + kBlockK) - j0;
+      if (n_max <= 0) continue;
+      const auto visible = [&](int64_t g) {
+        return std::clamp<int64_t>(visible_keys(i0 + r0 + g, d) - j0, 0, n_max);
+      };
+      with_group_size(
+          group, [&](auto size) __attribute__((always_inline)) {
+            constexpr int R = decltype(size)::value;
+            group_probabilities<R>(q + r0 * dim, dout + r0 * dim, o + r0 * dim, lse + r0, kt.data(),
+                                   vt.data(), n_max, dim, scale, visible, p.data(), ds.data());
+            add_weighted_rows<R>(ds.data(), kBlockK, 1, k + j0 * dim, n_max, dim,
+                                 acc.data() + r0 * dim);
+          });
     }
   }
 #pragma omp simd
@@ -253,23 +308,30 @@ KILN_VECTOR_CLONES void dkv_tile(const T* q, const T* k, const T* v, const T* o,
     for (int64_t i0 = i_begin; i0 < d.tq; i0 += kTileQ) {
       const int64_t rows = std::min(kTileQ, d.tq - i0);
       const int64_t first = h * d.tq + i0;
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t row = first + r;
-        const int64_t n = std::clamp<int64_t>(visible_keys(i0 + r, d) - j0, 0, keys);
-        T* pr = p.data() + r * kBlockK;
-        T* dsr = ds.data() + r * kBlockK;
-        if (n > 0)
-          row_probabilities(q + row * dim, dout + row * dim, o + row * dim, kt.data(), vt.data(), n,
-                            dim, scale, lse[row], pr, dsr);
-        std::fill(pr + n, pr + keys, T(0));
-        std::fill(dsr + n, dsr + keys, T(0));
+      for (int64_t r0 = 0; r0 < rows; r0 += kGroup) {
+        const int64_t count = std::min<int64_t>(kGroup, rows - r0);
+        const auto visible = [&](int64_t g) {
+          return std::clamp<int64_t>(visible_keys(i0 + r0 + g, d) - j0, 0, keys);
+        };
+        const int64_t row = first + r0;
+        with_group_size(
+            count, [&](auto size) __attribute__((always_inline)) {
+              group_probabilities<decltype(size)::value>(
+                  q + row * dim, dout + row * dim, o + row * dim, lse + row, kt.data(), vt.data(),
+                  keys, dim, scale, visible, p.data() + r0 * kBlockK, ds.data() + r0 * kBlockK);
+            });
       }
-      // dv_j += Σ_r p_rj dO_r and dk_j += Σ_r ds_rj q_r over the chunk's rows.
-      for (int64_t j = 0; j < keys; ++j) {
-        add_weighted_rows(p.data() + j, kBlockK, dout + first * dim, rows, dim,
-                          dv_acc.data() + j * dim);
-        add_weighted_rows(ds.data() + j, kBlockK, q + first * dim, rows, dim,
-                          dk_acc.data() + j * dim);
+      // dv_j += Σ_r p_rj dO_r and dk_j += Σ_r ds_rj q_r over the chunk's rows, kGroup keys at
+      // a time (the weights of key j are column j of P and dS).
+      for (int64_t j = 0; j < keys; j += kGroup) {
+        with_group_size(
+            std::min<int64_t>(kGroup, keys - j), [&](auto size) __attribute__((always_inline)) {
+              constexpr int R = decltype(size)::value;
+              add_weighted_rows<R>(p.data() + j, 1, kBlockK, dout + first * dim, rows, dim,
+                                   dv_acc.data() + j * dim);
+              add_weighted_rows<R>(ds.data() + j, 1, kBlockK, q + first * dim, rows, dim,
+                                   dk_acc.data() + j * dim);
+            });
       }
     }
   }

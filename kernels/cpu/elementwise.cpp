@@ -16,14 +16,15 @@ constexpr int64_t kParallelThreshold = 1 << 15;
 constexpr int64_t kChunk = 1 << 14;
 
 template <typename T>
-T gelu_inner(T x) {
+[[gnu::always_inline]] inline T gelu_inner(T x) {
   constexpr T kSqrt2OverPi = static_cast<T>(0.7978845608028654);
   return kSqrt2OverPi * (x + static_cast<T>(0.044715) * x * x * x);
 }
 
-// fast_exp (vector_math.h) keeps these vectorisable in f32; in f64 it is std::exp.
+// fast_exp (vector_math.h) keeps these vectorisable in f32; in f64 it is std::exp. Always
+// inlined: an out-of-line call in the map loops below would stop them vectorising.
 template <typename T>
-T sigmoid(T x) {
+[[gnu::always_inline]] inline T sigmoid(T x) {
   return T(1) / (T(1) + fast_exp(-x));
 }
 
@@ -31,20 +32,20 @@ T sigmoid(T x) {
 // (1 + tanh(u) = 2·sigmoid(2u)) but one exp and one division, which vectorise, instead of a
 // libm tanh, which does not. It saturates cleanly: exp overflows to inf and the result to ±0.
 template <typename T>
-T gelu(T x) {
+[[gnu::always_inline]] inline T gelu(T x) {
   return x * sigmoid(T(2) * gelu_inner(x));
 }
 
 // d/dx of x·s with s = sigmoid(2u): s + 2·x·s·(1 - s)·u'.
 template <typename T>
-T gelu_derivative(T x) {
+[[gnu::always_inline]] inline T gelu_derivative(T x) {
   const T s = sigmoid(T(2) * gelu_inner(x));
   const T dinner = static_cast<T>(0.7978845608028654) * (T(1) + T(3 * 0.044715) * x * x);
   return s + T(2) * x * s * (T(1) - s) * dinner;
 }
 
 template <typename T>
-T apply(UnaryOp op, T x) {
+[[gnu::always_inline]] inline T apply(UnaryOp op, T x) {
   switch (op) {
     case UnaryOp::neg:
       return -x;
@@ -71,7 +72,7 @@ T apply(UnaryOp op, T x) {
 }
 
 template <typename T>
-T derivative(UnaryOp op, T x, T y) {
+[[gnu::always_inline]] inline T derivative(UnaryOp op, T x, T y) {
   switch (op) {
     case UnaryOp::neg:
       return T(-1);

@@ -33,7 +33,7 @@ inline float select_bits(int32_t mask, float a, float b) {
                               (std::bit_cast<int32_t>(b) & ~mask));
 }
 
-inline float fast_exp(float x) {
+[[gnu::always_inline]] inline float fast_exp(float x) {
   constexpr float kLo = -87.0f;  // exp(-87) is still a normal float
   constexpr float kHi = 88.0f;
   constexpr float kLog2e = 1.44269504088896341f;
@@ -64,7 +64,7 @@ inline double fast_exp(double x) {
 // The loops below carry `omp simd` because GCC vectorises neither a float max nor a float sum
 // on its own (both reorder IEEE operations); a few partial results are as accurate.
 template <typename T>
-inline T row_max(const T* x, int64_t n) {
+[[gnu::always_inline]] inline T row_max(const T* x, int64_t n) {
   T m = -std::numeric_limits<T>::infinity();
 #pragma omp simd reduction(max : m)
   for (int64_t j = 0; j < n; ++j) m = x[j] > m ? x[j] : m;
@@ -73,7 +73,7 @@ inline T row_max(const T* x, int64_t n) {
 
 // Σ_j exp(x[j] - shift).
 template <typename T>
-inline T row_sum_exp(const T* x, int64_t n, T shift) {
+[[gnu::always_inline]] inline T row_sum_exp(const T* x, int64_t n, T shift) {
   T s = 0;
 #pragma omp simd reduction(+ : s)
   for (int64_t j = 0; j < n; ++j) s += fast_exp(x[j] - shift);
@@ -82,7 +82,7 @@ inline T row_sum_exp(const T* x, int64_t n, T shift) {
 
 // y[j] = exp(x[j] - shift); returns Σ_j y[j].
 template <typename T>
-inline T row_exp(const T* x, T* y, int64_t n, T shift) {
+[[gnu::always_inline]] inline T row_exp(const T* x, T* y, int64_t n, T shift) {
   T s = 0;
 #pragma omp simd reduction(+ : s)
   for (int64_t j = 0; j < n; ++j) {
