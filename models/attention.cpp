@@ -1,6 +1,6 @@
 #include "models/attention.h"
 
-#include <cmath>
+#include <tuple>
 
 #include "core/ops.h"
 
@@ -31,10 +31,13 @@ Tensor CausalSelfAttention::forward(const Tensor& x, Generator& dropout_gen, KVC
 
   Tensor y;
   if (attention_weights != nullptr) {
-    const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-    const Tensor weights = softmax(matmul(q, k, false, true) * scale, /*causal=*/true);
+    // The naive path: the same result, with the probabilities it materialises handed back.
+    AttentionOptions options;
+    options.causal = true;
+    options.impl = AttentionImpl::naive;
+    Tensor weights;
+    std::tie(y, weights) = attention_with_probabilities(q, k, v, options);
     *attention_weights = weights.detach();
-    y = matmul(weights, v);
   } else {
     y = scaled_dot_product_attention(q, k, v, /*causal=*/true);
   }
