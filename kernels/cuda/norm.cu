@@ -18,7 +18,9 @@
 namespace kiln::kernels::cuda {
 namespace {
 
-constexpr int64_t kSharedAccumulatorBytes = 48 * 1024;
+// A launch may use 48 KiB of shared memory without opting in, static and dynamic together; the
+// backward's static reduction scratch (32 floats) comes out of that.
+constexpr int64_t kSharedAccumulatorBytes = 48 * 1024 - 32 * sizeof(float);
 
 template <int W, typename T>
 __device__ inline void load_or_one(const T* p, int64_t j, float (&out)[W]) {
