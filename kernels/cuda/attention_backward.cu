@@ -231,6 +231,9 @@ __global__ void __launch_bounds__(Tile::kThreads)
     }
     __syncthreads();  // every warp is done with this stage (and dSᵀ) before they are refilled
   }
+  // With no visible query (steps == 0) the K/V copies were never waited for: none may be in
+  // flight when the block exits.
+  cp_async_wait<0>();
 
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
