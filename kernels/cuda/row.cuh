@@ -12,16 +12,12 @@
 #include <type_traits>
 
 #include "kernels/cuda/convert.cuh"
+#include "kernels/cuda/pack.cuh"
 
 namespace kiln::kernels::cuda {
 
 template <typename T>
 constexpr int kPack = static_cast<int>(16 / sizeof(T));
-
-template <typename T, int W>
-struct alignas(sizeof(T) * W) Pack {
-  T v[W];
-};
 
 template <int W, typename T>
 __device__ inline void load_pack(const T* p, float (&out)[W]) {
