@@ -10,14 +10,6 @@
 #include "core/cuda/runtime.h"
 #include "core/ops.h"
 
-#define CUDNN_CHECK(expr)                                                        \
-  do {                                                                           \
-    const cudnnStatus_t kiln_status_ = (expr);                                   \
-    if (kiln_status_ != CUDNN_STATUS_SUCCESS)                                    \
-      ::kiln::fail("cudnn", "{} failed at {}:{}: {}", #expr, __FILE__, __LINE__, \
-                   cudnnGetErrorString(kiln_status_));                           \
-  } while (0)
-
 namespace kiln::models::cuda {
 namespace {
 
