@@ -109,6 +109,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
     return cross_entropy_cuda(logits, lc, tc, targets, rows, cols, ignore_index);
 #endif
   }
+  // The CPU kernels compute in f32 or f64; 16-bit logits go through an f32 copy, which makes
+  // the loss f32 as on CUDA and brings the gradient back in the logits' dtype.
+  if (logits.dtype() == DType::bf16 || logits.dtype() == DType::f16)
+    return cross_entropy(logits.to(DType::f32), targets, ignore_index);
   check_targets(op, tc, cols, ignore_index);
   const TensorOptions options{logits.dtype(), logits.device()};
   const Tensor lse = empty({rows}, options);

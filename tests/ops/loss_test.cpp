@@ -49,12 +49,14 @@ OpCase cross_entropy_case(const Shape& shape, bool default_ignore, bool gradient
     std::vector<int64_t> targets = in[1].to_vector<int64_t>();
     for (int64_t& t : targets)
       if (t == classes) t = -100;
-    return cross_entropy(in[0], from_vector(targets, in[1].shape()));
+    // Built on the host: the op must see it on the logits' device, as a user's would be.
+    return cross_entropy(in[0], from_vector(targets, in[1].shape()).to(in[1].device()));
   };
   c.reference = [classes](const std::vector<RefTensor>& in) {
     return ref_cross_entropy(in[0], in[1], static_cast<double>(classes));
   };
   c.check_gradients = gradients;
+  c.f32_output = true;
   return c;
 }
 
@@ -86,6 +88,29 @@ TEST(Loss, AllIgnoredGivesZeroLossAndZeroGradient) {
     EXPECT_EQ(loss.item(), 0.0);
     loss.backward();
     for (const double g : logits.grad().to_vector<double>()) EXPECT_EQ(g, 0.0);
+  }
+}
+
+// docs/ops.md's contract, the same on every device: the loss of 16-bit logits is f32, and their
+// gradient has their dtype.
+TEST(Loss, HalfLogitsGiveAnF32Loss) {
+  const std::vector<Device> devices = cuda_available()
+                                          ? std::vector<Device>{Device::cpu(), Device::cuda(0)}
+                                          : std::vector<Device>{Device::cpu()};
+  const Tensor targets = from_vector(std::vector<int64_t>{3, 0, -100, 6}, {4});
+  for (const Device device : devices) {
+    for (const DType dtype : {DType::bf16, DType::f16}) {
+      Tensor logits = random_logits({4, 7}, 34, DType::f32).to(dtype).to(device).detach();
+      logits.set_requires_grad(true);
+      const Tensor loss = cross_entropy(logits, targets.to(device));
+      EXPECT_EQ(loss.dtype(), DType::f32) << dtype_name(dtype) << " on " << device.str();
+      const double expected =
+          cross_entropy(logits.detach().to(Device::cpu()).to(DType::f32), targets).item();
+      EXPECT_NEAR(loss.item(), expected, 1e-6 * std::abs(expected));
+      loss.backward();
+      EXPECT_EQ(logits.grad().dtype(), dtype);
+      EXPECT_EQ(logits.grad().device(), device);
+    }
   }
 }
 
