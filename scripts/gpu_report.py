@@ -2,7 +2,9 @@
 """Merges a GPU run's results into one JSON report (the format is in docs/benchmarks.md).
 
 Inputs, each optional and each tolerated missing (a run cut short still gets a report):
-  --junit FILE       ctest --output-junit: counts of passed, failed and skipped tests
+  --junit FILE       a test binary's --gtest_output=xml (or ctest's --output-junit): counts of
+                     passed, failed and skipped tests, and each failure's message
+  --gtest-log FILE   a test binary's console output, for runs that kept only that
   --bench FILE       Google Benchmark JSON whose rows are named op/shape/dtype/direction with
                      counters GBps or TFLOPps (kiln_bench_kernels, kiln_bench_attention)
   --baselines FILE   {"entries": [{"op", "shape", "dtype", "direction", "impl", "value", "unit"}
@@ -46,40 +48,112 @@ def load_json(path, errors):
         return None
 
 
-def test_counts(path, errors):
-    """passed/failed/skipped from ctest's JUnit XML, with the names of failed tests."""
+def empty_counts():
+    return {"passed": 0, "failed": 0, "skipped": 0, "failures": [], "skipped_without_cuda": []}
+
+
+def add_failure(counts, name, message):
+    counts["failed"] += 1
+    # The first lines of a message are enough to start from; a broken build can fail thousands.
+    if len(counts["failures"]) < 200:
+        counts["failures"].append({"name": name, "message": message.strip()[:600]})
+
+
+def add_skip(counts, name, text):
+    counts["skipped"] += 1
+    # On a GPU run these are failures that KILN_REQUIRE_CUDA missed: tests that skip with
+    # GTEST_SKIP() themselves instead of KILN_SKIP_WITHOUT_CUDA().
+    if NO_CUDA.search(text) and len(counts["skipped_without_cuda"]) < 200:
+        counts["skipped_without_cuda"].append(name)
+
+
+def test_counts_xml(path, counts, errors):
+    """Adds the cases of a gtest XML file (a test binary's --gtest_output=xml) or of ctest's
+    JUnit file to counts."""
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as e:
         errors.append(f"{path}: {e}")
-        return None
-    counts = {"passed": 0, "failed": 0, "skipped": 0, "failed_names": [],
-              "skipped_without_cuda": []}
+        return False
+    # gtest (root <testsuites>) names a case by classname Suite and name Test; ctest's JUnit
+    # (root <testsuite>) puts the whole name in name.
+    gtest = root.tag == "testsuites"
     for case in root.iter("testcase"):
-        status = case.get("status", "")
-        if case.find("failure") is not None or case.find("error") is not None or \
-                status == "fail":
-            counts["failed"] += 1
-            counts["failed_names"].append(case.get("name", "?"))
-        elif case.find("skipped") is not None or status in ("notrun", "disabled"):
-            counts["skipped"] += 1
-            # On a GPU run these are failures that KILN_REQUIRE_CUDA missed: tests that skip
-            # with GTEST_SKIP() themselves instead of KILN_SKIP_WITHOUT_CUDA().
-            out = case.findtext("system-out") or ""
-            if NO_CUDA.search(out):
-                counts["skipped_without_cuda"].append(case.get("name", "?"))
+        name = case.get("name", "?")
+        if gtest:
+            name = f"{case.get('classname', '?')}.{name}"
+        failures = case.findall("failure") + case.findall("error")
+        skipped = case.find("skipped")
+        if failures or case.get("status") == "fail":
+            message = "\n".join(f.get("message") or f.text or "" for f in failures)
+            add_failure(counts, name, message or "failed")
+        elif skipped is not None or case.get("result") == "skipped" or \
+                case.get("status") in ("notrun", "disabled"):
+            text = (case.findtext("system-out") or "") + \
+                (skipped.get("message", "") if skipped is not None else "")
+            add_skip(counts, name, text)
         else:
             counts["passed"] += 1
-    # The first names are enough to start from; a broken build can fail thousands.
-    counts["failed_names"] = counts["failed_names"][:200]
-    counts["skipped_without_cuda"] = counts["skipped_without_cuda"][:200]
-    return counts
+    return True
+
+
+# gtest's console output: a test's end line (a parameterised one says ", where GetParam() = ..."
+# before the time), and the summary at the end, which is all that --gtest_brief=1 or a filtered
+# log keeps of the tests that passed or skipped.
+GTEST_END = re.compile(r"^\[ +(OK|FAILED|SKIPPED) +\] ([^\s,]+)(?:, where .*)? \(\d+ ms\)$")
+GTEST_COUNT = re.compile(r"^\[ +(PASSED|SKIPPED) +\] (\d+) tests?[.,]")
+GTEST_LISTED = re.compile(r"^\[ +(FAILED|SKIPPED) +\] ([^\s,]+)(?:, where .*)?$")
+
+
+def test_counts_log(path, counts, errors):
+    """Adds the cases of a gtest binary's console output (a run kept only as its log)."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        errors.append(f"{path}: {e}")
+        return False
+    ended = {}  # name -> (result, what the test printed before its end line)
+    body = []
+    summary = {}  # PASSED/SKIPPED -> count
+    for line in lines:
+        end, count, listed = GTEST_END.match(line), GTEST_COUNT.match(line), GTEST_LISTED.match(line)
+        if end:
+            ended[end.group(2)] = (end.group(1), "\n".join(body))
+            body = []
+        elif count:
+            summary[count.group(1)] = int(count.group(2))
+        elif listed:
+            ended.setdefault(listed.group(2), (listed.group(1), ""))
+        elif line.startswith("[") or line.startswith("Running main() from"):
+            body = []
+        else:
+            body.append(line)
+    by_result = {r: [(n, text) for n, (res, text) in ended.items() if res == r]
+                 for r in ("OK", "FAILED", "SKIPPED")}
+    counts["passed"] += summary.get("PASSED", len(by_result["OK"]))
+    for name, text in by_result["FAILED"]:
+        add_failure(counts, name, text or "failed")
+    for name, text in by_result["SKIPPED"]:
+        add_skip(counts, name, text)
+    # Skips the log counts but does not name.
+    counts["skipped"] += max(0, summary.get("SKIPPED", 0) - len(by_result["SKIPPED"]))
+    return True
+
+
+def test_counts(xml_paths, log_paths, errors):
+    """passed/failed/skipped over every file, with the failures' names and messages; None when
+    no file could be read."""
+    counts = empty_counts()
+    read = [test_counts_xml(p, counts, errors) for p in xml_paths] + \
+        [test_counts_log(p, counts, errors) for p in log_paths]
+    return counts if any(read) else None
 
 
 # Fields that describe a measurement rather than name a case; any other scalar field of an entry
 # (attention's "causal", say) is part of the case's identity.
 NOT_IDENTITY = {"op", "shape", "dtype", "direction", "kiln", "fraction_of_ceiling", "baselines",
-                "error", "impl", "value", "unit", "seconds"}
+                "error", "impl", "value", "unit", "seconds", "ms", "device"}
 
 
 def shape_text(shape):
@@ -246,7 +320,8 @@ def build(args):
         "date": args.date,
         "meta": {**meta, **({"bench_context": context} if context else {}),
                  **({"baseline_versions": baseline_versions} if baseline_versions else {})},
-        "tests": test_counts(args.junit, errors) if args.junit else None,
+        "tests": test_counts(args.junit, args.gtest_log, errors)
+        if args.junit or args.gtest_log else None,
         "ceilings": ceilings,
         "cases": list(report.cases.values()),
         "errors": errors,
@@ -278,6 +353,10 @@ def summary(report):
         lines.append(f"{name:58s} {value:>14s} {frac:>5s}  {ratios}")
     if report["errors"]:
         lines.append(f"{len(report['errors'])} input problems (see the report's errors)")
+    # Last, so that the end of a log shows what failed and why.
+    for f in (t or {}).get("failures", [])[:30]:
+        lines.append(f"FAILED {f['name']}")
+        lines.extend("    " + line for line in f["message"].splitlines()[:6])
     return "\n".join(lines)
 
 
@@ -294,7 +373,10 @@ def write_json(path, doc):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True)
-    p.add_argument("--junit")
+    p.add_argument("--junit", action="append", default=[],
+                   help="gtest XML (--gtest_output=xml) or ctest JUnit; repeatable")
+    p.add_argument("--gtest-log", action="append", default=[],
+                   help="a gtest binary's console output; repeatable")
     p.add_argument("--bench", action="append", default=[])
     p.add_argument("--baselines", action="append", default=[])
     p.add_argument("--entries", action="append", default=[])

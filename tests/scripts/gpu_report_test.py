@@ -34,6 +34,55 @@ no CUDA device
 """
 
 
+GTEST_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<testsuites tests="4" failures="1" disabled="0" errors="0" time="1" name="AllTests">
+  <testsuite name="Attention/OpHarness" tests="2" failures="1" skipped="0">
+    <testcase name="CudaMatchesCpu/attention_b1_tq1" status="run" result="completed"
+              classname="Attention/OpHarness">
+      <failure message="attention_test.cpp:198&#x0A;actual: 1.03885e+23 vs 1e-05" type=""/>
+    </testcase>
+    <testcase name="CudaMatchesCpu/attention_b2" status="run" result="completed"
+              classname="Attention/OpHarness"/>
+  </testsuite>
+  <testsuite name="Fused" tests="2" failures="0" skipped="2">
+    <testcase name="CudaStep" status="run" result="skipped" classname="Fused">
+      <skipped message="x_test.cpp:70&#x0A;no CUDA device"/>
+    </testcase>
+    <testcase name="Data" status="run" result="skipped" classname="Fused">
+      <skipped message="no data"/>
+    </testcase>
+  </testsuite>
+</testsuites>
+"""
+
+GTEST_LOG = """[==========] Running 3 tests from 2 test suites.
+[ RUN      ] Loss/OpHarness.CudaMatchesCpu/ce
+unknown file: Failure
+C++ exception: [cross_entropy] inputs are on cuda:0 and cpu, expected one device
+[  FAILED  ] Loss/OpHarness.CudaMatchesCpu/ce, where GetParam() = ce (1 ms)
+[ RUN      ] Loss/OpHarness.CudaMatchesCpu/ok
+[       OK ] Loss/OpHarness.CudaMatchesCpu/ok (0 ms)
+[ RUN      ] Loss/OpHarness.Backward/x
+not differentiable
+[  SKIPPED ] Loss/OpHarness.Backward/x (0 ms)
+[==========] 3 tests from 2 test suites ran. (1 ms total)
+[  PASSED  ] 1 test.
+[  SKIPPED ] 1 test, listed below:
+[  SKIPPED ] Loss/OpHarness.Backward/x
+[  FAILED  ] 1 test, listed below:
+[  FAILED  ] Loss/OpHarness.CudaMatchesCpu/ce, where GetParam() = ce
+"""
+
+# What a filtered log keeps: the failures and the counts.
+GTEST_FILTERED_LOG = """Running main() from ./googletest/src/gtest_main.cc
+tests/ops/attention_test.cpp:198: Failure
+actual: 1.03885e+23 vs 1e-05
+[  FAILED  ] AttentionCuda.MatchesCpu (1155 ms)
+[  PASSED  ] 4009 tests.
+[  SKIPPED ] 146 tests.
+"""
+
+
 def gbench(rows, context=None):
     return {"context": context or {"gpu": "Fake GPU", "l2_bytes": "52428800"},
             "benchmarks": rows}
@@ -133,10 +182,42 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(r["meta"]["bench_context"]["l2_bytes"], "52428800")
         t = r["tests"]
         self.assertEqual((t["passed"], t["failed"], t["skipped"]), (3, 1, 2))
-        self.assertEqual(t["failed_names"], ["Softmax/OpHarness.CudaMatchesCpu/x"])
+        self.assertEqual(t["failures"], [{"name": "Softmax/OpHarness.CudaMatchesCpu/x",
+                                          "message": "Failed"}])
         # A data-less skip is fine; a skip for want of a GPU is what a GPU run must not have.
         self.assertEqual(t["skipped_without_cuda"], ["Fused.CudaStep"])
         self.assertEqual(r["errors"], [])
+
+    def test_gtest_xml_of_several_binaries_add_up_with_their_messages(self):
+        r = self.run_report("--junit", self.write("tests_ops.xml", GTEST_XML),
+                            "--junit", self.write("tests_core.xml", GTEST_XML))
+        t = r["tests"]
+        self.assertEqual((t["passed"], t["failed"], t["skipped"]), (2, 2, 4))
+        self.assertEqual(t["failures"][0]["name"],
+                         "Attention/OpHarness.CudaMatchesCpu/attention_b1_tq1")
+        self.assertIn("1.03885e+23 vs 1e-05", t["failures"][0]["message"])
+        self.assertEqual(t["skipped_without_cuda"], ["Fused.CudaStep", "Fused.CudaStep"])
+
+    def test_console_logs_count_end_lines_not_the_summary(self):
+        r = self.run_report("--gtest-log", self.write("tests_ops.txt", GTEST_LOG))
+        t = r["tests"]
+        self.assertEqual((t["passed"], t["failed"], t["skipped"]), (1, 1, 1))
+        self.assertEqual(t["failures"][0]["name"], "Loss/OpHarness.CudaMatchesCpu/ce")
+        self.assertIn("expected one device", t["failures"][0]["message"])
+
+    def test_filtered_console_logs_count_the_summary(self):
+        r = self.run_report("--gtest-log", self.write("tests_ops.txt", GTEST_FILTERED_LOG))
+        t = r["tests"]
+        self.assertEqual((t["passed"], t["failed"], t["skipped"]), (4009, 1, 146))
+        self.assertEqual(t["failures"], [{"name": "AttentionCuda.MatchesCpu", "message":
+                                          "tests/ops/attention_test.cpp:198: Failure\n"
+                                          "actual: 1.03885e+23 vs 1e-05"}])
+
+    def test_summary_ends_with_the_failures_and_their_messages(self):
+        r = self.run_report("--gtest-log", self.write("tests_ops.txt", GTEST_LOG))
+        lines = gpu_report.summary(r).splitlines()
+        self.assertEqual(lines[-3], "FAILED Loss/OpHarness.CudaMatchesCpu/ce")
+        self.assertIn("expected one device", "\n".join(lines[-2:]))
 
     def test_memory_bound_fraction_is_of_the_best_copy(self):
         r = self.full()
@@ -237,12 +318,18 @@ class GpuCheckScriptTest(unittest.TestCase):
         for args in ([], ["a", "b"]):
             p = self.run_script(*args)
             self.assertEqual(p.returncode, 2, p.stderr)
-            self.assertIn("usage: scripts/gpu-check.sh OUTDIR", p.stderr)
+            self.assertIn("usage: scripts/gpu-check.sh [--quick TESTS [BENCH]] OUTDIR", p.stderr)
 
     def test_help_describes_the_report(self):
         p = self.run_script("--help")
         self.assertEqual(p.returncode, 0)
-        self.assertIn("KILN_REQUIRE_CUDA=1", p.stdout)
+        self.assertIn("--quick TESTS [BENCH] OUTDIR", p.stdout)
+        self.assertIn("pack-gpu-build.sh", p.stdout)
+
+    def test_quick_needs_a_filter_and_an_outdir(self):
+        p = self.run_script("--quick", "Attention*")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("usage: scripts/gpu-check.sh --quick TESTS [BENCH] OUTDIR", p.stderr)
 
     def test_no_gpu_fails_clearly_before_doing_anything(self):
         with tempfile.TemporaryDirectory() as out:
