@@ -20,7 +20,7 @@
 #   gpu-check.log       this script's log, failures with their messages at the end
 #   raw.tar.gz          the inputs of the report: test logs and gtest XML, benchmark JSON (no
 #                       build outputs, no checkpoints)
-# Environment: KILN_CHECK_BUDGET (seconds in all, default 300 full and 90 quick), KILN_COMMIT
+# Environment: KILN_CARRY_DIR (default .gpu-carry), KILN_CHECK_BUDGET (seconds in all, default 300 full and 90 quick), KILN_COMMIT
 # (default `git rev-parse`, or the packed build's commit), PYTHON (default python3, the one with
 # torch), KILN_BENCH_TIME (GPU seconds per benchmark case, default 0.05), TORCH_COMPILE_BUDGET
 # (seconds for torch.compile baselines, default 0: off), BUILD_DIR (when building here, default
@@ -80,12 +80,13 @@ status=0
 declare -a meta=("mode=$( ((quick)) && echo quick || echo full)")
 
 # ---- the build: carried, or made here -----------------------------------------------------------
-carried=$root/.gpu-carry/kiln-build.tar.xz
+carry=${KILN_CARRY_DIR:-$root/.gpu-carry}
+carried=$carry/kiln-build.tar.xz
 if [[ -f $carried ]]; then
   say "unpacking $carried"
-  tar -xJf "$carried" -C / || { say "cannot unpack $carried"; exit 1; }
+  tar -xJPf "$carried" || { say "cannot unpack $carried"; exit 1; }
   # What the pack script wrote beside the archive: build=..., libs=..., commit=...
-  manifest=$(cat "$root/.gpu-carry/manifest" 2>/dev/null)
+  manifest=$(cat "$carry/manifest" 2>/dev/null)
   build=$(sed -n 's/^build=//p' <<<"$manifest")
   libs=$(sed -n 's/^libs=//p' <<<"$manifest")
   packed_commit=$(sed -n 's/^commit=//p' <<<"$manifest")
@@ -147,6 +148,15 @@ for binary in "$build"/bin/kiln_*_tests; do
 done
 meta+=("tests_seconds=$((SECONDS - tests_started))")
 update_report
+# Tests that skip with their own GTEST_SKIP() rather than KILN_SKIP_WITHOUT_CUDA() slip past
+# KILN_REQUIRE_CUDA; the report finds them by their "no CUDA device" message.
+no_cuda=$("$python" -c 'import json, sys
+print(len((json.load(open(sys.argv[1]))["tests"] or {}).get("skipped_without_cuda", [])))' \
+  "$report" 2>/dev/null || echo 0)
+if ((no_cuda > 0)); then
+  say "$no_cuda tests skipped for want of a CUDA device on a GPU machine: counted as a failure"
+  status=1
+fi
 
 # ---- benchmarks --------------------------------------------------------------------------------
 bench_families=(copy "gemm_cublaslt|matmul|linear" layer_norm rms_norm softmax gelu cross_entropy

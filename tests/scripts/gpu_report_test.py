@@ -326,6 +326,81 @@ class GpuCheckScriptTest(unittest.TestCase):
         self.assertIn("--quick TESTS [BENCH] OUTDIR", p.stdout)
         self.assertIn("pack-gpu-build.sh", p.stdout)
 
+    def fake_machine(self, tmp):
+        """A carried build of two fake binaries and an nvidia-smi that names a GPU."""
+        build = os.path.join(tmp, "build")
+        os.makedirs(os.path.join(build, "bin"))
+        scripts = {
+            # A test binary: gtest's XML with one failure, only when CUDA is required.
+            "kiln_fake_tests": """#!/bin/bash
+[[ $KILN_REQUIRE_CUDA == 1 ]] || exit 3
+for a in "$@"; do [[ $a == --gtest_output=xml:* ]] && xml=${a#--gtest_output=xml:}; done
+echo "filter: $*"
+cat >"$xml" <<'XML'
+""" + GTEST_XML + """XML
+exit 1
+""",
+            "kiln_bench_kernels": """#!/bin/bash
+for a in "$@"; do [[ $a == --benchmark_out=* ]] && out=${a#--benchmark_out=}; done
+cat >"$out" <<'JSON'
+""" + json.dumps(gbench([row("copy_memcpy/16384x4096/f32/forward", GBps=3000.0)])) + """
+JSON
+""",
+            "nvidia-smi": """#!/bin/bash
+case "$*" in *name*) echo "Fake GPU";; *driver*) echo 580.1;; esac
+""",
+        }
+        for name, text in scripts.items():
+            path = os.path.join(build if name == "nvidia-smi" else build + "/bin", name)
+            with open(path, "w") as f:
+                f.write(text)
+            os.chmod(path, 0o755)
+        carry = os.path.join(tmp, "carry")
+        os.makedirs(carry)
+        subprocess.run(["tar", "-cJf", os.path.join(carry, "kiln-build.tar.xz"), "-P", build],
+                       check=True)
+        with open(os.path.join(carry, "manifest"), "w") as f:
+            f.write(f"build={build}\nlibs={build}/runtime-libs\ncommit=abc123\n")
+        return {"KILN_CARRY_DIR": carry, "NVIDIA_SMI": os.path.join(build, "nvidia-smi"),
+                "PYTHON": sys.executable, "KILN_CHECK_BUDGET": "60"}
+
+    @staticmethod
+    def read_report(out):
+        reports = [f for f in os.listdir(out) if f.endswith(".json")]
+        assert len(reports) == 1, os.listdir(out)
+        with open(os.path.join(out, reports[0])) as f:
+            return reports[0], json.load(f)
+
+    def test_carried_build_runs_and_reports_failures_with_their_messages(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "out")
+            p = self.run_script(out, env=self.fake_machine(tmp))
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            name, r = self.read_report(out)
+            self.assertRegex(name, r"^fake-gpu-\d{4}-\d\d-\d\d\.json$")
+            self.assertEqual(sorted(os.listdir(out)), sorted([name, "gpu-check.log", "raw.tar.gz"]))
+            self.assertEqual((r["gpu"], r["driver"], r["commit"]), ("Fake GPU", "580.1", "abc123"))
+            self.assertEqual(r["meta"]["build"], "carried")
+            self.assertEqual(r["tests"]["failed"], 1)
+            self.assertEqual([c["op"] for c in r["cases"]], ["copy_memcpy"])
+            tail = p.stdout.splitlines()[-8:]
+            self.assertIn("FAILED Attention/OpHarness.CudaMatchesCpu/attention_b1_tq1", tail)
+            self.assertIn("1.03885e+23 vs 1e-05", "\n".join(tail))
+            self.assertIn("1 tests skipped for want of a CUDA device", p.stdout)
+
+    def test_quick_passes_the_test_filter_and_skips_the_benchmarks(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "out")
+            p = self.run_script("--quick", "Attention*", out, env=self.fake_machine(tmp))
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertEqual(self.read_report(out)[1]["meta"]["mode"], "quick")
+            raw = os.path.join(tmp, "raw")
+            os.makedirs(raw)
+            subprocess.run(["tar", "-xzf", os.path.join(out, "raw.tar.gz"), "-C", raw], check=True)
+            with open(os.path.join(raw, "tests_fake.log")) as f:
+                self.assertIn("--gtest_filter=Attention*", f.read())
+            self.assertFalse([f for f in os.listdir(raw) if f.startswith("kiln_")])
+
     def test_quick_needs_a_filter_and_an_outdir(self):
         p = self.run_script("--quick", "Attention*")
         self.assertEqual(p.returncode, 2, p.stderr)
