@@ -107,4 +107,14 @@ std::vector<std::vector<int64_t>> generate(models::GPT& model,
   return results;
 }
 
+std::vector<std::vector<int64_t>> greedy_generate(models::GPT& model,
+                                                  const std::vector<std::vector<int64_t>>& prompts,
+                                                  int64_t max_new_tokens, int64_t stop_id) {
+  GenerationOptions options;
+  options.max_new_tokens = max_new_tokens;
+  options.sampling.greedy = true;
+  options.eos_id = stop_id;
+  return generate(model, prompts, options);
+}
+
 }  // namespace kiln::infer

@@ -34,4 +34,10 @@ std::vector<std::vector<int64_t>> generate(models::GPT& model,
                                            const GenerationOptions& options,
                                            const TokenCallback& on_token = {});
 
+// Greedy generate() of up to `max_new_tokens` ids per prompt, stopping after `stop_id`: the
+// decoder the trainer scores synthetic tasks with (train::GreedyDecoder).
+std::vector<std::vector<int64_t>> greedy_generate(models::GPT& model,
+                                                  const std::vector<std::vector<int64_t>>& prompts,
+                                                  int64_t max_new_tokens, int64_t stop_id);
+
 }  // namespace kiln::infer

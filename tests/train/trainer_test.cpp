@@ -159,6 +159,18 @@ TEST(Trainer, BadSettingsAreOneClearError) {
   EXPECT_THROW(run_training(c, std::nullopt, {}), Error);
 }
 
+// train/ may not call infer/: scoring a synthetic task needs the decoder its caller passes.
+TEST(Trainer, ScoringATaskWithoutADecoderIsAClearError) {
+  TrainConfig c = tiny_run(fresh_dir("no_decoder"));
+  c.eval_examples = 10;
+  try {
+    run_training(c, std::nullopt, {});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("needs a decoder"), std::string::npos) << e.what();
+  }
+}
+
 // MFU needs a peak: a CPU has none in the table, so records carry mfu only when it is given,
 // and then it is tokens/s · training FLOPs per token / peak.
 TEST(Trainer, MfuIsReportedOnlyAgainstAKnownPeak) {
