@@ -31,7 +31,14 @@ Device resolve_device(const TrainConfig& c) {
 }
 
 std::unique_ptr<models::GPT> make_model(const TrainConfig& c, const Tokenizer& tokenizer) {
-  if (c.init_from != "scratch") return models::load_gpt2(c.init_from);
+  if (c.init_from != "scratch") {
+    std::unique_ptr<models::GPT> model = models::load_gpt2(c.init_from);
+    KILN_CHECK(tokenizer.vocab_size() <= model->config().vocab_size, "config",
+               "'init_from' {} has a vocabulary of {}, smaller than the tokenizer's {}: its ids "
+               "would index past the embedding; use the model's own tokenizer",
+               c.init_from, model->config().vocab_size, tokenizer.vocab_size());
+    return model;
+  }
   models::GPTConfig g;
   g.vocab_size = c.vocab_size > 0 ? c.vocab_size : tokenizer.vocab_size();
   KILN_CHECK(g.vocab_size >= tokenizer.vocab_size(), "config",
