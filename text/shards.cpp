@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/file_io.h"
 
 namespace kiln {
 
@@ -138,6 +139,7 @@ void ShardWriter::close() {
     std::filesystem::remove(temporary_, ignored);
     file_fail(path_, "cannot rename {} into place: {}", temporary_.string(), error.message());
   }
+  sync_directory(path_.parent_path(), kOp);
 }
 
 void write_shard(const std::filesystem::path& path, std::span<const int64_t> tokens,

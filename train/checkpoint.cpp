@@ -59,6 +59,8 @@ fs::path save_checkpoint(const fs::path& out_dir, int64_t step, const models::GP
     fs::rename(temp_dir, final_dir, ec);
     KILN_CHECK(!ec, "checkpoint", "cannot rename {} to {}: {}", temp_dir.string(),
                final_dir.string(), ec.message());
+    // Reported written only once the new directory entry is on disk too.
+    sync_directory(root, "checkpoint");
   } catch (...) {
     fs::remove_all(temp_dir, ec);
     throw;
