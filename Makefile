@@ -21,7 +21,7 @@ configure: deps
 build: configure
 	cmake --build --preset $(PRESET) -j $(JOBS)
 
-# The main job: a small GPT learns 3-digit addition (configs/demo.toml), then answers
+# The main job: a small GPT learns 2-digit addition (configs/demo.toml), then answers
 # held-out problems.
 demo: configure
 	cmake --build --preset $(PRESET) -j $(JOBS) --target kiln

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.h"
+#include "infer/generation.h"
 #include "train/trainer.h"
 
 namespace kiln::cli {
@@ -26,7 +27,8 @@ void add_train_command(CLI::App& app) {
     if (!options->config.empty()) config = train::load_config(options->config);
     std::optional<std::filesystem::path> resume;
     if (!options->resume.empty()) resume = options->resume;
-    const train::TrainSummary s = train::run_training(config, resume, options->overrides);
+    const train::TrainSummary s =
+        train::run_training(config, resume, options->overrides, infer::greedy_generate);
     fmt::print("done: {} steps in {:.1f} s, last loss {:.4f}", s.steps, s.seconds, s.last_loss);
     if (s.val_loss) fmt::print(", val loss {:.4f}", *s.val_loss);
     fmt::print("\n");

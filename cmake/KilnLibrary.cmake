@@ -1,5 +1,5 @@
 # kiln_library(NAME DIR DEPS...): one library per top-level folder, from the .cpp files under
-# it (and the .cu files when CUDA is on), linked in the layer order of DESIGN.md.
+# it (and the .cu files when CUDA is on), linked in the layer order of docs/architecture.md.
 function(kiln_library name dir)
   file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${dir}/*.cpp)
   if(KILN_CUDA_ENABLED)

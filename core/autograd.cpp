@@ -67,8 +67,6 @@ Node::~Node() {
   }
 }
 
-bool grad_enabled() { return g_grad_enabled; }
-
 NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
 

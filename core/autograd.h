@@ -30,8 +30,6 @@ struct Node {
   Node& operator=(const Node&) = delete;
 };
 
-bool grad_enabled();
-
 // Turns recording off for its lifetime (inference, optimizer steps, the backward pass itself).
 class NoGradGuard {
  public:

@@ -45,20 +45,19 @@ void generate_batch(models::GPT& model, const std::vector<size_t>& members,
   std::optional<models::KVCache> cache;
   if (options.use_cache) cache.emplace(model.make_cache(batch));
 
+  int64_t start = 0;  // the window's first position in the sequences
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
-    const size_t length = sequences[0].size();
-    Tensor logits;
-    if (!cache || length > static_cast<size_t>(block)) {
-      // Past the context, positions shift every step and cached keys would be at the wrong
-      // positions: recompute the newest block_size tokens, as the uncached path does.
-      const size_t from =
-          length > static_cast<size_t>(block) ? length - static_cast<size_t>(block) : 0;
-      logits = model.forward(ids_tensor(sequences, from, device));
-    } else if (step == 0) {
-      logits = model.forward(ids_tensor(sequences, 0, device), &*cache);
-    } else {
-      logits = model.forward(ids_tensor(sequences, length - 1, device), &*cache);
-    }
+    const auto length = static_cast<int64_t>(sequences[0].size());
+    const int64_t window = next_window_start(length, start, block);
+    if (window != start && cache) cache->clear();
+    start = window;
+    // With the cache, only the positions it does not hold yet: the prompt or the kept part of
+    // the window once, then one token per step.
+    const int64_t cached = cache ? cache->length() : 0;
+    const int64_t from = start + cached;
+    if (options.on_forward) options.on_forward(length - from, cached);
+    const Tensor logits = model.forward(ids_tensor(sequences, static_cast<size_t>(from), device),
+                                        cache ? &*cache : nullptr);
     const std::vector<std::vector<float>> rows = last_logits(logits);
     bool all_done = true;
     for (size_t b = 0; b < members.size(); ++b) {
@@ -77,6 +76,11 @@ void generate_batch(models::GPT& model, const std::vector<size_t>& members,
 }
 
 }  // namespace
+
+int64_t next_window_start(int64_t length, int64_t start, int64_t block_size) {
+  if (length - start <= block_size) return start;
+  return length - (block_size - block_size / 2);
+}
 
 std::vector<std::vector<int64_t>> generate(models::GPT& model,
                                            const std::vector<std::vector<int64_t>>& prompts,
@@ -105,6 +109,16 @@ std::vector<std::vector<int64_t>> generate(models::GPT& model,
     generate_batch(model, members, prompts, options, on_token, results);
   model.train(was_training);
   return results;
+}
+
+std::vector<std::vector<int64_t>> greedy_generate(models::GPT& model,
+                                                  const std::vector<std::vector<int64_t>>& prompts,
+                                                  int64_t max_new_tokens, int64_t stop_id) {
+  GenerationOptions options;
+  options.max_new_tokens = max_new_tokens;
+  options.sampling.greedy = true;
+  options.eos_id = stop_id;
+  return generate(model, prompts, options);
 }
 
 }  // namespace kiln::infer

@@ -39,11 +39,19 @@ T get_key(const json& config, const char* key, const fs::path& path,
     KILN_CHECK(fallback.has_value(), "hf", "{} has no '{}'", path.string(), key);
     return *fallback;
   }
-  try {
-    return config[key].get<T>();
-  } catch (const json::exception&) {
-    fail("hf", "{}: '{}' has the wrong type ({})", path.string(), key, config[key].dump());
+  const json& value = config[key];
+  bool typed = false;
+  if constexpr (std::is_same_v<T, bool>) {
+    typed = value.is_boolean();
+  } else if constexpr (std::is_integral_v<T>) {
+    typed = value.is_number_integer();  // 64.5 is not silently cut to 64
+  } else if constexpr (std::is_floating_point_v<T>) {
+    typed = value.is_number();
+  } else {
+    typed = value.is_string();
   }
+  KILN_CHECK(typed, "hf", "{}: '{}' has the wrong type ({})", path.string(), key, value.dump());
+  return value.get<T>();
 }
 
 }  // namespace
@@ -72,9 +80,9 @@ GPTConfig read_gpt2_config(const fs::path& dir) {
   KILN_CHECK(activation == "gelu_new" || activation == "gelu_pytorch_tanh", "hf",
              "{}: activation_function '{}' is not supported, expected gelu_new (GELU, tanh)",
              path.string(), activation);
-  KILN_CHECK(!config.contains("n_inner") || config["n_inner"].is_null() ||
-                 config["n_inner"].get<int64_t>() == 4 * c.n_embd,
-             "hf", "{}: n_inner other than 4 * n_embd is not supported", path.string());
+  // null (transformers' default) means 4 * n_embd.
+  KILN_CHECK(get_key<int64_t>(config, "n_inner", path, 4 * c.n_embd) == 4 * c.n_embd, "hf",
+             "{}: n_inner other than 4 * n_embd is not supported", path.string());
   KILN_CHECK(get_key<bool>(config, "scale_attn_weights", path, true) &&
                  !get_key<bool>(config, "scale_attn_by_inverse_layer_idx", path, false),
              "hf", "{}: only attention scaled by 1/sqrt(head_dim) is supported", path.string());
@@ -120,11 +128,14 @@ std::unique_ptr<GPT> load_gpt2(const fs::path& dir, DType dtype) {
   return model;
 }
 
-void save_gpt2(const GPT& model, const fs::path& dir) {
+void save_gpt2(const GPT& model, const fs::path& dir, const SpecialTokenIds& ids) {
+  const GPTConfig& c = model.config();
+  for (const auto& [name, id] : {std::pair{"bos", ids.bos}, std::pair{"eos", ids.eos}})
+    KILN_CHECK(!id || (*id >= 0 && *id < c.vocab_size), "hf",
+               "{} token id {} is outside the model's vocabulary [0, {})", name, *id, c.vocab_size);
   std::error_code ec;
   fs::create_directories(dir, ec);
   KILN_CHECK(!ec, "hf", "cannot create {}: {}", dir.string(), ec.message());
-  const GPTConfig& c = model.config();
   NoGradGuard no_grad;
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (const auto& [name, param] : model.named_parameters()) {
@@ -151,7 +162,7 @@ void save_gpt2(const GPT& model, const fs::path& dir) {
   }
   save_safetensors(dir / "model.safetensors", tensors, {{"format", "pt"}});
 
-  const json config = {
+  json config = {
       {"architectures", {"GPT2LMHeadModel"}},
       {"model_type", "gpt2"},
       {"vocab_size", c.vocab_size},
@@ -164,14 +175,16 @@ void save_gpt2(const GPT& model, const fs::path& dir) {
       {"activation_function", "gelu_new"},
       {"resid_pdrop", c.dropout},
       {"embd_pdrop", c.dropout},
-      {"attn_pdrop", c.dropout},
+      // kiln has no dropout on attention probabilities; transformers would apply its default
+      // 0.1 if the key were absent.
+      {"attn_pdrop", 0.0},
       {"layer_norm_epsilon", c.layer_norm_eps},
       {"initializer_range", 0.02},
       {"tie_word_embeddings", c.tie_word_embeddings},
-      {"bos_token_id", c.vocab_size - 1},
-      {"eos_token_id", c.vocab_size - 1},
       {"torch_dtype", "float32"},
   };
+  if (ids.bos) config["bos_token_id"] = *ids.bos;
+  if (ids.eos) config["eos_token_id"] = *ids.eos;
   write_file_atomically(dir / "config.json", config.dump(2) + "\n", "hf");
 }
 

@@ -3,14 +3,16 @@
 // as transformers' GPT2LMHeadModel reads and writes it.
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "models/gpt.h"
 
 namespace kiln::models {
 
 // GPT-2 config.json -> GPTConfig (vocab_size, n_positions, n_embd, n_layer, n_head,
-// layer_norm_epsilon, tie_word_embeddings, resid_pdrop). Missing or ill-typed keys are an
-// error naming the file and key.
+// layer_norm_epsilon, tie_word_embeddings, resid_pdrop; n_inner must be null or 4 * n_embd).
+// Missing or ill-typed keys (an integer key holding 64.5 or "64" included) are one kiln::Error
+// naming the file and key.
 GPTConfig read_gpt2_config(const std::filesystem::path& dir);
 
 // Loads a GPT-2 directory. Tensor names may carry the `transformer.` prefix; Conv1D weights
@@ -19,9 +21,19 @@ GPTConfig read_gpt2_config(const std::filesystem::path& dir);
 // load, converted to `dtype`. Missing, unexpected or misshapen tensors are errors naming them.
 std::unique_ptr<GPT> load_gpt2(const std::filesystem::path& dir, DType dtype = DType::f32);
 
+// The special tokens config.json names, from the tokenizer the model is saved with (models/
+// does not see text/, so the caller passes them): GPT-2's bos and eos are both <|endoftext|>;
+// a character vocabulary has neither.
+struct SpecialTokenIds {
+  std::optional<int64_t> bos;
+  std::optional<int64_t> eos;
+};
+
 // Writes config.json and model.safetensors (F32, `transformer.`-prefixed names, Conv1D
 // layout, tied lm_head omitted) so transformers' GPT2LMHeadModel.from_pretrained loads it.
-// Each file is written to a temporary name and renamed.
-void save_gpt2(const GPT& model, const std::filesystem::path& dir);
+// bos_token_id / eos_token_id are written when `ids` has them (an id outside the vocabulary is
+// a kiln::Error); attn_pdrop is 0 (kiln has no attention dropout). Each file is written to a
+// temporary name and renamed.
+void save_gpt2(const GPT& model, const std::filesystem::path& dir, const SpecialTokenIds& ids = {});
 
 }  // namespace kiln::models

@@ -1,8 +1,9 @@
 #pragma once
 // Keys and values of the positions already processed, per layer, so that generating one more
 // token costs O(T) attention work instead of recomputing the whole prefix.
-// It lives in models/ (not infer/ as DESIGN.md first placed it) because attention layers
-// read and extend it, and models/ cannot include infer/.
+// It lives in models/ (not infer/, which creates and clears caches) because GPT::forward takes
+// it and attention layers read and extend it, and models/ cannot include infer/
+// (docs/architecture.md).
 #include <vector>
 
 #include "core/tensor.h"

@@ -11,10 +11,12 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "core/error.h"
+#include "core/file_io.h"
 
 namespace kiln {
 
@@ -137,6 +139,7 @@ void ShardWriter::close() {
     std::filesystem::remove(temporary_, ignored);
     file_fail(path_, "cannot rename {} into place: {}", temporary_.string(), error.message());
   }
+  sync_directory(path_.parent_path(), kOp);
 }
 
 void write_shard(const std::filesystem::path& path, std::span<const int64_t> tokens,
@@ -177,15 +180,29 @@ ShardReader::ShardReader(const std::filesystem::path& path) : path_(path) {
     if (magic == kShardMagicU16) {
       token_bytes_ = 2;
       if (version != kShardVersionU16)
-        file_fail(path_, "uint16 shard (magic {}) has version {}, expected {}", magic, version,
-                  kShardVersionU16);
+        file_fail(path_, "uint16 shard (magic {}) has version {}, expected {}{}", magic, version,
+                  kShardVersionU16,
+                  version == kShardVersionU32
+                      ? fmt::format(" (version {} goes with magic {}, uint32 tokens)", version,
+                                    kShardMagicU32)
+                      : "");
     } else if (magic == kShardMagicU32) {
       token_bytes_ = 4;
-      if (version != kShardVersionU32)
-        file_fail(path_, "uint32 shard (magic {}) has version {}, expected {}", magic, version,
-                  kShardVersionU32);
+      if (version != kShardVersionU32) {
+        std::string hint;
+        if (version == kShardVersionU16)
+          hint = fmt::format(" (version {} goes with magic {}, uint16 tokens)", version,
+                             kShardMagicU16);
+        else if (version == kShardVersionKilnU32)
+          hint =
+              " (kiln's own uint32 variant before it followed llm.c; write the shards again "
+              "with kiln prepare)";
+        file_fail(path_, "uint32 shard (magic {}) has version {}, expected {}{}", magic, version,
+                  kShardVersionU32, hint);
+      }
     } else {
-      file_fail(path_, "not a token shard: magic {}, expected {} (llm.c, uint16) or {} (uint32)",
+      file_fail(path_,
+                "not a token shard: magic {}, expected {} (llm.c, uint16) or {} (llm.c, uint32)",
                 magic, kShardMagicU16, kShardMagicU32);
     }
     if (count < 0) file_fail(path_, "header has a negative token count {}", count);

@@ -1,14 +1,15 @@
 #pragma once
-// Token shards in llm.c's format, so its data scripts (fineweb.py, tinyshakespeare.py, ...) and
-// kiln's `prepare` produce files either can train on:
+// Token shards in llm.c's format (dev/data/data_common.py's write_datafile), so its data scripts
+// (fineweb.py, tinyshakespeare.py, ...) and kiln's `prepare` produce files either can train on:
 //
 //   [1024 bytes]  256 little-endian int32: [0] magic, [1] version, [2] token count, rest 0
-//   [rest]        the tokens, little-endian, uint16 (llm.c: magic 20240520, version 1)
+//   [rest]        the tokens, little-endian:
+//                   uint16 (GPT-2 tokens):   magic 20240520, version 1
+//                   uint32 (Llama 3 tokens): magic 20240801, version 7
 //
-// llm.c has no format for vocabularies whose ids do not fit in 16 bits; kiln adds one with its
-// own magic so no llm.c reader mistakes it for uint16 data: magic 20240801, version 2, uint32
-// tokens. A shard is written as uint16 whenever every id of the vocabulary fits (vocab_size <=
-// 65,536), so GPT-2's shards stay byte-for-byte what llm.c writes.
+// A shard is written as uint16 whenever every id of the vocabulary fits (vocab_size <= 65,536),
+// so GPT-2's shards stay byte-for-byte what llm.c writes; larger vocabularies get llm.c's uint32
+// layout. A magic with the other width's version is refused.
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -19,7 +20,9 @@ namespace kiln {
 inline constexpr int32_t kShardMagicU16 = 20240520;
 inline constexpr int32_t kShardVersionU16 = 1;
 inline constexpr int32_t kShardMagicU32 = 20240801;
-inline constexpr int32_t kShardVersionU32 = 2;
+inline constexpr int32_t kShardVersionU32 = 7;
+// What kiln wrote under the uint32 magic before it followed llm.c: refused, with a hint.
+inline constexpr int32_t kShardVersionKilnU32 = 2;
 inline constexpr int64_t kShardHeaderBytes = 1024;
 
 // Bytes per token of a shard for this vocabulary: 2 when vocab_size <= 65,536, else 4.
@@ -70,7 +73,7 @@ class ShardReader {
 
   const std::filesystem::path& path() const { return path_; }
   int64_t size() const { return count_; }
-  // 2 (uint16, llm.c's format) or 4 (kiln's uint32 variant).
+  // 2 (uint16) or 4 (uint32).
   int token_bytes() const { return token_bytes_; }
   // Tokens [offset, offset + count) into out; a range outside the shard is a kiln::Error.
   void read(int64_t offset, int64_t count, int64_t* out) const;

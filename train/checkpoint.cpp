@@ -49,7 +49,8 @@ fs::path save_checkpoint(const fs::path& out_dir, int64_t step, const models::GP
   fs::create_directories(temp_dir, ec);
   KILN_CHECK(!ec, "checkpoint", "cannot create {}: {}", temp_dir.string(), ec.message());
   try {
-    models::save_gpt2(model, temp_dir);
+    // GPT-2's convention: <|endoftext|> begins and ends a text.
+    models::save_gpt2(model, temp_dir, {.bos = tokenizer.eos_id(), .eos = tokenizer.eos_id()});
     tokenizer.save(temp_dir);
     save_safetensors(temp_dir / "optimizer.safetensors", optimizer.state());
     write_file_atomically(temp_dir / "trainer_state.json", trainer_state.dump(2) + "\n",
@@ -58,6 +59,8 @@ fs::path save_checkpoint(const fs::path& out_dir, int64_t step, const models::GP
     fs::rename(temp_dir, final_dir, ec);
     KILN_CHECK(!ec, "checkpoint", "cannot rename {} to {}: {}", temp_dir.string(),
                final_dir.string(), ec.message());
+    // Reported written only once the new directory entry is on disk too.
+    sync_directory(root, "checkpoint");
   } catch (...) {
     fs::remove_all(temp_dir, ec);
     throw;

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/log.h"
 
 namespace kiln::train {
 namespace fs = std::filesystem;
@@ -89,6 +90,15 @@ void RunLog::message(const std::string& text) {
   fmt::print("{}\n", text);
   std::fflush(stdout);
   bar_shown_ = false;
+}
+
+void RunLog::warning(const std::string& text) {
+  if (bar_shown_) {
+    fmt::print("\r\x1b[K");
+    std::fflush(stdout);
+    bar_shown_ = false;
+  }
+  logging::warn("{}", text);
 }
 
 }  // namespace kiln::train

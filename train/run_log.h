@@ -21,6 +21,8 @@ class RunLog {
   void eval(const nlohmann::json& record);
   // A line that must not be overwritten by the progress bar.
   void message(const std::string& text);
+  // A warning through core/log (stderr), after clearing the progress bar.
+  void warning(const std::string& text);
 
  private:
   void write(const nlohmann::json& record);

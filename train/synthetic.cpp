@@ -5,7 +5,6 @@
 #include <unordered_set>
 
 #include "core/error.h"
-#include "infer/generation.h"
 #include "kernels/philox.h"
 
 namespace kiln::train {
@@ -256,8 +255,9 @@ std::unique_ptr<SyntheticTask> make_synthetic_task(std::string_view spec) {
 }
 
 TaskAccuracy evaluate_task(models::GPT& model, const SyntheticTask& task, int64_t count,
-                           int64_t sample_count) {
+                           const GreedyDecoder& decode, int64_t sample_count) {
   KILN_CHECK(count >= 1, kOp, "evaluate_task: count must be >= 1, got {}", count);
+  KILN_CHECK(decode != nullptr, kOp, "evaluate_task: no decoder given");
   const CharTokenizer& tokenizer = task.tokenizer();
   const std::vector<Example> examples = task.held_out(count);
   std::vector<std::vector<int64_t>> prompts;
@@ -265,11 +265,10 @@ TaskAccuracy evaluate_task(models::GPT& model, const SyntheticTask& task, int64_
   for (const Example& example : examples) prompts.push_back(tokenizer.encode(example.prompt));
 
   const int64_t newline = *tokenizer.token_to_id("\n");
-  infer::GenerationOptions options;
-  options.max_new_tokens = task.answer_length() + 1;
-  options.sampling.greedy = true;
-  options.eos_id = newline;
-  const std::vector<std::vector<int64_t>> outputs = infer::generate(model, prompts, options);
+  const bool was_training = model.training();
+  const std::vector<std::vector<int64_t>> outputs =
+      decode(model, prompts, task.answer_length() + 1, newline);
+  model.train(was_training);
 
   TaskAccuracy result;
   result.total = count;

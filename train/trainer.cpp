@@ -1,10 +1,12 @@
 #include "train/trainer.h"
 
+#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <optional>
 
 #include "core/file_io.h"
+#include "core/log.h"
 #include "core/ops.h"
 #include "models/hf.h"
 #include "train/adamw.h"
@@ -29,7 +31,14 @@ Device resolve_device(const TrainConfig& c) {
 }
 
 std::unique_ptr<models::GPT> make_model(const TrainConfig& c, const Tokenizer& tokenizer) {
-  if (c.init_from != "scratch") return models::load_gpt2(c.init_from);
+  if (c.init_from != "scratch") {
+    std::unique_ptr<models::GPT> model = models::load_gpt2(c.init_from);
+    KILN_CHECK(tokenizer.vocab_size() <= model->config().vocab_size, "config",
+               "'init_from' {} has a vocabulary of {}, smaller than the tokenizer's {}: its ids "
+               "would index past the embedding; use the model's own tokenizer",
+               c.init_from, model->config().vocab_size, tokenizer.vocab_size());
+    return model;
+  }
   models::GPTConfig g;
   g.vocab_size = c.vocab_size > 0 ? c.vocab_size : tokenizer.vocab_size();
   KILN_CHECK(g.vocab_size >= tokenizer.vocab_size(), "config",
@@ -90,155 +99,209 @@ double validation_loss(models::GPT& model, BatchSource& source, int64_t steps, D
   return total / static_cast<double>(steps);
 }
 
-}  // namespace
+// Everything a run carries from step to step; a checkpoint holds what restore() needs to
+// rebuild it exactly.
+struct Run {
+  TrainConfig config;
+  Device device = Device::cpu();
+  TrainingData data;
+  std::unique_ptr<models::GPT> model;
+  std::unique_ptr<Optimizer> optimizer;
+  LossScaler scaler{false};
+  LrSchedule schedule;
+  std::optional<fs::path> checkpoint;  // the one resumed from
+  int64_t step = 0;
+  int64_t skipped = 0;
+  double elapsed_before = 0.0;  // seconds of the attempts before this one
+};
 
-TrainSummary run_training(TrainConfig config, const std::optional<fs::path>& resume_dir,
-                          const std::vector<std::string>& overrides) {
-  std::optional<fs::path> checkpoint;
+// A fresh run from `config`, or the run of `resume_dir`'s newest checkpoint with `overrides`
+// applied to its config.
+Run restore(TrainConfig config, const std::optional<fs::path>& resume_dir,
+            const std::vector<std::string>& overrides) {
+  Run run;
   nlohmann::json resumed_state;
   if (resume_dir) {
-    checkpoint = latest_checkpoint(*resume_dir);
-    resumed_state = read_json_file(*checkpoint / "trainer_state.json", "resume");
+    run.checkpoint = latest_checkpoint(*resume_dir);
+    resumed_state = read_json_file(*run.checkpoint / "trainer_state.json", "resume");
     config = TrainConfig::from_json(resumed_state.at("config"));
     // The checkpoint holds the weights; they are not re-initialised from anywhere else.
     config.init_from = "scratch";
   }
   apply_overrides(config, overrides);
   config.validate();
-  const Device device = resolve_device(config);
-  KILN_CHECK(config.dtype == "f32" || device.is_cuda(), "config",
+  run.device = resolve_device(config);
+  KILN_CHECK(config.dtype == "f32" || run.device.is_cuda(), "config",
              "'dtype' {} needs a CUDA device; the CPU trains in f32", config.dtype);
 
-  TrainingData data = open_training_data(config);
-  std::unique_ptr<models::GPT> model =
-      checkpoint ? models::load_gpt2(*checkpoint) : make_model(config, *data.tokenizer);
-  KILN_CHECK(model->config().block_size >= config.block_size, "config",
+  run.data = open_training_data(config);
+  run.model =
+      run.checkpoint ? models::load_gpt2(*run.checkpoint) : make_model(config, *run.data.tokenizer);
+  KILN_CHECK(run.model->config().block_size >= config.block_size, "config",
              "'block_size' {} exceeds the model's context of {}", config.block_size,
-             model->config().block_size);
-  model->to(device);
+             run.model->config().block_size);
+  run.model->to(run.device);
   // bf16/f16 weights; the optimizer keeps their f32 masters (saved with its state).
-  if (config.dtype != "f32") model->to(parse_dtype(config.dtype));
-  std::unique_ptr<Optimizer> optimizer = make_optimizer(config, *model);
-  LossScaler scaler(config.dtype == "f16");
-  const LrSchedule schedule = make_schedule(config);
-  int64_t step = 0;
-  double elapsed_before = 0.0;
-  if (checkpoint) {
-    const LoadedCheckpoint loaded = read_checkpoint(*checkpoint);
-    optimizer->load_state(loaded.optimizer_state);
+  if (config.dtype != "f32") run.model->to(parse_dtype(config.dtype));
+  run.optimizer = make_optimizer(config, *run.model);
+  run.scaler = LossScaler(config.dtype == "f16");
+  run.schedule = make_schedule(config);
+  if (run.checkpoint) {
+    const LoadedCheckpoint loaded = read_checkpoint(*run.checkpoint);
+    run.optimizer->load_state(loaded.optimizer_state);
     const nlohmann::json& s = loaded.trainer_state;
-    step = s.at("step").get<int64_t>();
-    elapsed_before = s.value("elapsed_s", 0.0);
-    if (s.contains("loss_scaler")) scaler.load_state(s.at("loss_scaler"));
-    data.train->set_state(s.at("data"));
-    model->dropout_generator().set_state(s.at("dropout_rng").at("seed").get<uint64_t>(),
-                                         s.at("dropout_rng").at("offset").get<uint64_t>());
+    run.step = s.at("step").get<int64_t>();
+    run.elapsed_before = s.value("elapsed_s", 0.0);
+    run.skipped = s.value("skipped_steps", int64_t{0});
+    if (s.contains("loss_scaler")) run.scaler.load_state(s.at("loss_scaler"));
+    run.data.train->set_state(s.at("data"));
+    run.model->dropout_generator().set_state(s.at("dropout_rng").at("seed").get<uint64_t>(),
+                                             s.at("dropout_rng").at("offset").get<uint64_t>());
   }
-  const fs::path out_dir(config.out_dir);
-  fs::create_directories(out_dir);
-  RunLog log(out_dir, config.max_steps, config.log_interval, step);
-  log.message(fmt::format(
-      "kiln train: {} parameters, data {}, device {}{}", model->parameter_count(), config.data,
-      device.str(),
-      checkpoint ? fmt::format(", resumed at step {} from {}", step, checkpoint->string()) : ""));
+  run.config = std::move(config);
+  return run;
+}
 
-  const std::vector<Tensor> params = model->parameters();
-  const double tokens_per_step =
-      static_cast<double>(config.batch_size * config.block_size * config.grad_accum);
+struct StepResult {
+  double loss = 0.0;
+  double lr = 0.0;
+  double grad_norm = 0.0;
+};
+
+// One optimizer step over grad_accum micro-batches, with the NaN guard and loss scaling.
+StepResult train_step(Run& run, const std::vector<Tensor>& params, RunLog& log) {
+  const TrainConfig& c = run.config;
+  StepResult result;
+  result.lr = run.schedule.at(run.step);
+  run.optimizer->set_lr(result.lr);
+  double loss_sum = 0.0;
+  for (int64_t micro = 0; micro < c.grad_accum; ++micro) {
+    const auto [x, y] = run.data.train->next();
+    const Tensor loss = batch_loss(*run.model, x, y, run.device);
+    loss_sum += loss.item();
+    run.scaler.backward(c.grad_accum > 1 ? loss / static_cast<double>(c.grad_accum) : loss);
+  }
+  result.loss = loss_sum / static_cast<double>(c.grad_accum);
+  // The gradients carry the loss scale (1 unless f16): clip against the scaled threshold and
+  // report the true norm.
+  const double grad_scale = run.scaler.scale();
+  result.grad_norm = (c.grad_clip > 0 ? clip_grad_norm(params, c.grad_clip * grad_scale)
+                                      : global_grad_norm(params)) /
+                     grad_scale;
+  ++run.step;
+  const bool finite_loss = std::isfinite(result.loss);
+  if (finite_loss && !run.scaler.update(std::isfinite(result.grad_norm))) {
+    ++run.skipped;
+    log.warning(fmt::format("step {}: gradient overflow at loss scale {}, step skipped", run.step,
+                            grad_scale));
+  } else if (!finite_loss || !std::isfinite(result.grad_norm)) {
+    KILN_CHECK(c.nan_policy == "skip", "train",
+               "non-finite {} at step {} (loss {}, grad norm {}); the weights are unchanged. "
+               "Lower learning_rate, or set nan_policy = \"skip\" to skip such steps",
+               finite_loss ? "gradient" : "loss", run.step, result.loss, result.grad_norm);
+    ++run.skipped;
+    log.warning(fmt::format("step {}: non-finite loss or gradient, step skipped", run.step));
+  } else {
+    run.optimizer->set_grad_scale(grad_scale);
+    run.optimizer->step();
+  }
+  run.optimizer->zero_grad();
+  return result;
+}
+
+fs::path save(const Run& run, double elapsed) {
+  models::GPT& model = *run.model;
+  const nlohmann::json state = {
+      {"step", run.step},
+      {"config", run.config.to_json()},
+      {"data", run.data.train->state()},
+      {"dropout_rng",
+       {{"seed", model.dropout_generator().seed()},
+        {"offset", model.dropout_generator().offset()}}},
+      {"elapsed_s", run.elapsed_before + elapsed},
+      {"skipped_steps", run.skipped},
+      {"loss_scaler", run.scaler.state()},
+  };
+  const fs::path dir = save_checkpoint(run.config.out_dir, run.step, model, *run.optimizer,
+                                       *run.data.tokenizer, state, run.config.keep_checkpoints);
+  logging::debug("checkpoint of step {} written to {}", run.step, dir.string());
+  return dir;
+}
+
+// Validation loss and task accuracy with dropout off. Evaluation reads the model and fresh
+// validation sources only: it draws nothing from the training data or the dropout RNG, so a
+// run that evaluates at a step continues exactly as one that does not.
+void evaluate(Run& run, const GreedyDecoder& decode, RunLog& log, TrainSummary& summary) {
+  models::GPT& model = *run.model;
+  [[maybe_unused]] const uint64_t dropout_offset = model.dropout_generator().offset();
+  nlohmann::json record = {{"type", "eval"}, {"step", run.step}};
+  model.eval();
+  if (run.data.make_validation) {
+    auto source = run.data.make_validation();
+    summary.val_loss = validation_loss(model, *source, run.config.eval_steps, run.device);
+    record["val_loss"] = *summary.val_loss;
+  }
+  if (run.data.task && run.config.eval_examples > 0) {
+    summary.accuracy = evaluate_task(model, *run.data.task, run.config.eval_examples, decode);
+    record["accuracy"] = summary.accuracy->accuracy;
+  }
+  model.train();
+  assert(model.dropout_generator().offset() == dropout_offset);
+  log.eval(record);
+}
+
+}  // namespace
+
+TrainSummary run_training(TrainConfig config, const std::optional<fs::path>& resume_dir,
+                          const std::vector<std::string>& overrides, const GreedyDecoder& decode) {
+  Run run = restore(std::move(config), resume_dir, overrides);
+  const TrainConfig& c = run.config;
+  KILN_CHECK(!run.data.task || c.eval_examples == 0 || decode, "train",
+             "scoring {} (eval_examples = {}) needs a decoder: pass infer::greedy_generate, as "
+             "`kiln train` does, or set eval_examples = 0",
+             c.data, c.eval_examples);
+  const fs::path out_dir(c.out_dir);
+  fs::create_directories(out_dir);
+  RunLog log(out_dir, c.max_steps, c.log_interval, run.step);
+  log.message(fmt::format("kiln train: {} parameters, data {}, device {}{}",
+                          run.model->parameter_count(), c.data, run.device.str(),
+                          run.checkpoint ? fmt::format(", resumed at step {} from {}", run.step,
+                                                       run.checkpoint->string())
+                                         : ""));
+
+  const std::vector<Tensor> params = run.model->parameters();
+  const double tokens_per_step = static_cast<double>(c.batch_size * c.block_size * c.grad_accum);
   const double flops_per_token =
-      training_flops_per_token(model->config(), model->parameter_count(), config.block_size);
+      training_flops_per_token(run.model->config(), run.model->parameter_count(), c.block_size);
   const std::optional<double> peak =
-      config.peak_tflops > 0
-          ? std::optional<double>(config.peak_tflops * 1e12)
-          : peak_flops(device_name(device), parse_dtype(config.dtype), allow_tf32());
+      c.peak_tflops > 0 ? std::optional<double>(c.peak_tflops * 1e12)
+                        : peak_flops(device_name(run.device), parse_dtype(c.dtype), allow_tf32());
   TrainSummary summary;
   const auto started = Clock::now();
   double seconds_per_step = 0.0;
-  int64_t skipped = 0;
 
-  auto save = [&] {
-    const nlohmann::json state = {
-        {"step", step},
-        {"config", config.to_json()},
-        {"data", data.train->state()},
-        {"dropout_rng",
-         {{"seed", model->dropout_generator().seed()},
-          {"offset", model->dropout_generator().offset()}}},
-        {"elapsed_s",
-         elapsed_before + std::chrono::duration<double>(Clock::now() - started).count()},
-        {"skipped_steps", skipped},
-        {"loss_scaler", scaler.state()},
-    };
-    summary.checkpoint = save_checkpoint(out_dir, step, *model, *optimizer, *data.tokenizer, state,
-                                         config.keep_checkpoints);
-  };
-  auto evaluate = [&] {
-    nlohmann::json record = {{"type", "eval"}, {"step", step}};
-    if (data.make_validation) {
-      auto source = data.make_validation();
-      summary.val_loss = validation_loss(*model, *source, config.eval_steps, device);
-      record["val_loss"] = *summary.val_loss;
-    }
-    if (data.task && config.eval_examples > 0) {
-      summary.accuracy = evaluate_task(*model, *data.task, config.eval_examples);
-      record["accuracy"] = summary.accuracy->accuracy;
-    }
-    model->train();
-    log.eval(record);
-  };
-
-  model->train();
-  while (step < config.max_steps) {
+  run.model->train();
+  while (run.step < c.max_steps) {
     const auto step_start = Clock::now();
-    const double lr = schedule.at(step);
-    optimizer->set_lr(lr);
-    double loss_sum = 0.0;
-    for (int64_t micro = 0; micro < config.grad_accum; ++micro) {
-      const auto [x, y] = data.train->next();
-      const Tensor loss = batch_loss(*model, x, y, device);
-      loss_sum += loss.item();
-      scaler.backward(config.grad_accum > 1 ? loss / static_cast<double>(config.grad_accum) : loss);
-    }
-    const double loss = loss_sum / static_cast<double>(config.grad_accum);
-    // The gradients carry the loss scale (1 unless f16): clip against the scaled threshold and
-    // report the true norm.
-    const double grad_scale = scaler.scale();
-    const double grad_norm =
-        (config.grad_clip > 0 ? clip_grad_norm(params, config.grad_clip * grad_scale)
-                              : global_grad_norm(params)) /
-        grad_scale;
-    ++step;
-    if (std::isfinite(loss) && !scaler.update(std::isfinite(grad_norm))) {
-      ++skipped;
-      log.message(fmt::format("step {}: gradient overflow at loss scale {}, step skipped", step,
-                              grad_scale));
-    } else if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
-      KILN_CHECK(config.nan_policy == "skip", "train",
-                 "non-finite {} at step {} (loss {}, grad norm {}); the weights are unchanged. "
-                 "Lower learning_rate, or set nan_policy = \"skip\" to skip such steps",
-                 std::isfinite(loss) ? "gradient" : "loss", step, loss, grad_norm);
-      ++skipped;
-      log.message(fmt::format("step {}: non-finite loss or gradient, step skipped", step));
-    } else {
-      optimizer->set_grad_scale(grad_scale);
-      optimizer->step();
-    }
-    optimizer->zero_grad();
+    const StepResult result = train_step(run, params, log);
     const double seconds = std::chrono::duration<double>(Clock::now() - step_start).count();
     seconds_per_step = seconds_per_step == 0.0 ? seconds : 0.9 * seconds_per_step + 0.1 * seconds;
-    summary.last_loss = loss;
-    nlohmann::json record = {{"step", step},
-                             {"loss", loss},
-                             {"lr", lr},
-                             {"grad_norm", grad_norm},
+    summary.last_loss = result.loss;
+    nlohmann::json record = {{"step", run.step},
+                             {"loss", result.loss},
+                             {"lr", result.lr},
+                             {"grad_norm", result.grad_norm},
                              {"tokens_per_s", tokens_per_step / seconds}};
     if (peak) record["mfu"] = tokens_per_step / seconds * flops_per_token / *peak;
     log.step(record, seconds_per_step);
-    const bool last = step == config.max_steps;
-    if ((config.eval_interval > 0 && step % config.eval_interval == 0) || last) evaluate();
-    if ((config.ckpt_interval > 0 && step % config.ckpt_interval == 0) || last) save();
+    const bool last = run.step == c.max_steps;
+    // The checkpoint first: it holds the training state of this step, whatever evaluation does.
+    if ((c.ckpt_interval > 0 && run.step % c.ckpt_interval == 0) || last)
+      summary.checkpoint = save(run, std::chrono::duration<double>(Clock::now() - started).count());
+    if ((c.eval_interval > 0 && run.step % c.eval_interval == 0) || last)
+      evaluate(run, decode, log, summary);
   }
-  summary.steps = step;
+  summary.steps = run.step;
   summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return summary;
 }

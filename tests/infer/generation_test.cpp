@@ -102,6 +102,79 @@ TEST(Generation, RunsPastTheContextWithOrWithoutTheCache) {
   EXPECT_EQ(cached, generate(*model, {{1, 2, 3}}, o));
 }
 
+// The window past the context: while it fits, it starts at 0; when one more token would
+// overflow it, it restarts at the newest ceil(block / 2) tokens.
+TEST(Generation, WindowSlidesByHalfAWindowWhenFull) {
+  EXPECT_EQ(next_window_start(3, 0, 24), 0);
+  EXPECT_EQ(next_window_start(24, 0, 24), 0);
+  EXPECT_EQ(next_window_start(25, 0, 24), 13);  // keeps tokens 13..24: 12 of them
+  EXPECT_EQ(next_window_start(37, 13, 24), 13);
+  EXPECT_EQ(next_window_start(38, 13, 24), 26);
+  EXPECT_EQ(next_window_start(10, 0, 7), 6);  // odd block: keeps 4
+  EXPECT_EQ(next_window_start(2, 0, 1), 1);   // block 1: every step is a new window
+  EXPECT_EQ(next_window_start(3, 1, 1), 2);
+}
+
+// Past the context, the cache is cleared once per window and the kept tokens prefilled in one
+// pass; every other step runs one position. Without the cache every step recomputes the whole
+// window.
+TEST(Generation, PastTheContextTheCacheIsRefilledOncePerWindow) {
+  auto model = fixture_model();                    // block_size 24
+  std::vector<std::pair<int64_t, int64_t>> calls;  // (new positions, cached positions)
+  GenerationOptions o;
+  o.max_new_tokens = 40;
+  o.sampling.greedy = true;
+  o.on_forward = [&](int64_t positions, int64_t cached) { calls.emplace_back(positions, cached); };
+  generate(*model, {{1, 2, 3}}, o);
+  std::vector<std::pair<int64_t, int64_t>> expected = {{3, 0}};    // the prompt's prefill
+  for (int64_t c = 3; c <= 23; ++c) expected.emplace_back(1, c);   // lengths 4..24
+  expected.emplace_back(12, 0);                                    // length 25: tokens 13..24
+  for (int64_t c = 12; c <= 23; ++c) expected.emplace_back(1, c);  // lengths 26..37
+  expected.emplace_back(12, 0);                                    // length 38: tokens 26..37
+  for (int64_t c = 12; c <= 15; ++c) expected.emplace_back(1, c);  // lengths 39..42
+  EXPECT_EQ(calls, expected);
+
+  calls.clear();
+  o.use_cache = false;
+  generate(*model, {{1, 2, 3}}, o);
+  ASSERT_EQ(calls.size(), 40u);
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const int64_t length = 3 + static_cast<int64_t>(i);
+    const int64_t window = length <= 24 ? length : length < 38 ? length - 13 : length - 26;
+    EXPECT_EQ(calls[i], std::make_pair(window, int64_t{0})) << "length " << length;
+  }
+}
+
+// Greedy past the context against a plain loop: argmax of a full forward over exactly the
+// window next_window_start gives, no cache.
+TEST(Generation, PastTheContextGreedyMatchesAReferenceLoopOverTheWindow) {
+  auto model = fixture_model();
+  const int64_t block = model->config().block_size;
+  std::vector<int64_t> sequence = {7, 3, 9, 1, 4};
+  std::vector<int64_t> expected;
+  {
+    NoGradGuard no_grad;
+    int64_t start = 0;
+    for (int step = 0; step < 50; ++step) {
+      const int64_t length = static_cast<int64_t>(sequence.size());
+      start = next_window_start(length, start, block);
+      const std::vector<int64_t> window(sequence.begin() + start, sequence.end());
+      const int64_t t = length - start;
+      const std::vector<float> logits =
+          model->forward(from_vector(window, {1, t})).to_vector<float>();
+      const int64_t vocab = model->config().vocab_size;
+      const auto last = logits.begin() + (t - 1) * vocab;
+      const int64_t next = std::max_element(last, last + vocab) - last;
+      sequence.push_back(next);
+      expected.push_back(next);
+    }
+  }
+  GenerationOptions o;
+  o.max_new_tokens = 50;
+  o.sampling.greedy = true;
+  EXPECT_EQ(generate(*model, {{7, 3, 9, 1, 4}}, o)[0], expected);
+}
+
 TEST(Generation, BadPromptsAreErrors) {
   auto model = fixture_model();
   GenerationOptions o;

@@ -88,6 +88,44 @@ TEST(HuggingFace, SaveThenLoadGivesTheSameModel) {
   EXPECT_FALSE(fs::exists(dir / "config.json.tmp"));
 }
 
+nlohmann::json saved_config(const models::GPT& model, const std::string& name,
+                            const models::SpecialTokenIds& ids) {
+  const fs::path dir = fs::path(::testing::TempDir()) / ("kiln_hf_" + name);
+  fs::remove_all(dir);
+  models::save_gpt2(model, dir, ids);
+  return nlohmann::json::parse(std::ifstream(dir / "config.json"));
+}
+
+// bos/eos come from the tokenizer (GPT-2's are both <|endoftext|>), not from the vocabulary's
+// size, which is padded (50304) or belongs to a tokenizer without them (characters).
+TEST(HuggingFace, SavedSpecialTokenIdsAreTheTokenizersOrAbsent) {
+  const auto model = models::load_gpt2(kFixture);
+  const nlohmann::json with = saved_config(*model, "special_ids", {.bos = 576, .eos = 576});
+  EXPECT_EQ(with.at("bos_token_id"), 576);
+  EXPECT_EQ(with.at("eos_token_id"), 576);
+  const nlohmann::json without = saved_config(*model, "no_special_ids", {});
+  EXPECT_FALSE(without.contains("bos_token_id")) << without.dump();
+  EXPECT_FALSE(without.contains("eos_token_id")) << without.dump();
+  EXPECT_THROW(saved_config(*model, "bad_special_ids", {.bos = 577, .eos = 576}), Error);
+}
+
+// kiln has residual and embedding dropout but none on the attention probabilities; transformers
+// would apply its default 0.1 if attn_pdrop were absent, so 0 is written.
+TEST(HuggingFace, SavedConfigHasNoAttentionDropout) {
+  models::GPTConfig c;
+  c.vocab_size = 11;
+  c.block_size = 8;
+  c.n_layer = 1;
+  c.n_head = 2;
+  c.n_embd = 8;
+  c.dropout = 0.2;
+  const models::GPT model(c);
+  const nlohmann::json config = saved_config(model, "pdrop", {});
+  EXPECT_EQ(config.at("attn_pdrop").get<double>(), 0.0);
+  EXPECT_EQ(config.at("resid_pdrop").get<double>(), 0.2);
+  EXPECT_EQ(config.at("embd_pdrop").get<double>(), 0.2);
+}
+
 TEST(HuggingFace, BiasFreeModelsAreWrittenWithZeroBiases) {
   models::GPTConfig c;
   c.vocab_size = 11;
@@ -124,6 +162,14 @@ TEST(HuggingFace, CorruptConfigIsNamed) {
   std::ofstream(wrong_type / "config.json")
       << R"({"vocab_size": "many", "n_embd": 16, "n_layer": 2, "n_head": 4})";
   expect_error_mentioning(wrong_type, "vocab_size");
+  for (const char* n_inner : {R"("64")", "64.5", "[64]", "true"}) {
+    const fs::path bad_inner = copy_fixture("bad_n_inner");
+    nlohmann::json config = nlohmann::json::parse(std::ifstream(kFixture / "config.json"));
+    config["n_inner"] = nlohmann::json::parse(n_inner);
+    std::ofstream(bad_inner / "config.json") << config.dump();
+    SCOPED_TRACE(n_inner);
+    expect_error_mentioning(bad_inner, "config.json: 'n_inner' has the wrong type");
+  }
   const fs::path other_model = copy_fixture("llama");
   std::ofstream(other_model / "config.json") << R"({"model_type": "llama"})";
   expect_error_mentioning(other_model, "llama");

@@ -112,7 +112,13 @@ TEST(Shards, U32HeaderBytes) {
   TemporaryDirectory dir;
   const std::vector<int64_t> tokens = {1, 100000, 65536};
   write_shard(dir.path() / "a.bin", tokens, 100001);
-  EXPECT_EQ(file_bytes(dir.path() / "a.bin"), expected_shard(20240801, 2, tokens, 4));
+  // llm.c's Llama 3 shards (dev/data/data_common.py, model_desc "llama-3"): magic 20240801,
+  // version 7, uint32 tokens.
+  EXPECT_EQ(file_bytes(dir.path() / "a.bin"), expected_shard(20240801, 7, tokens, 4));
+  write_bytes(dir.path() / "b.bin", expected_shard(20240801, 7, tokens, 4));
+  const ShardReader reader(dir.path() / "b.bin");
+  EXPECT_EQ(reader.token_bytes(), 4);
+  EXPECT_EQ(read_all(reader), tokens);
 }
 
 TEST(Shards, TokenOutsideVocabularyIsAnErrorAndWritesNothing) {
@@ -196,8 +202,14 @@ TEST(Shards, CorruptHeadersAreErrors) {
     EXPECT_NE(message.find(path.string()), std::string::npos) << message;
     EXPECT_NE(message.find(expected), std::string::npos) << message;
   };
+  // Each width's version with the other's magic is refused, naming what goes together.
   check(expected_shard(20240520, 7, tokens, 2), "version 7, expected 1");
-  check(expected_shard(20240801, 1, tokens, 4), "version 1, expected 2");
+  check(expected_shard(20240520, 7, tokens, 2), "version 7 goes with magic 20240801");
+  check(expected_shard(20240801, 1, tokens, 4), "version 1, expected 7");
+  check(expected_shard(20240801, 1, tokens, 4), "version 1 goes with magic 20240520");
+  // What kiln wrote before it followed llm.c's uint32 format.
+  check(expected_shard(20240801, 2, tokens, 4), "version 2, expected 7");
+  check(expected_shard(20240801, 2, tokens, 4), "kiln prepare");
   auto negative = expected_shard(20240520, 1, tokens, 2);
   negative[8] = negative[9] = negative[10] = negative[11] = 0xFF;
   check(negative, "negative token count -1");
@@ -205,7 +217,7 @@ TEST(Shards, CorruptHeadersAreErrors) {
   trailing.push_back(0);
   check(trailing, "trailing bytes");
   // uint16 data under the uint32 magic: the size no longer matches the count.
-  check(expected_shard(20240801, 2, tokens, 2), "truncated");
+  check(expected_shard(20240801, 7, tokens, 2), "truncated");
 }
 
 TEST(Shards, MissingFileAndDirectoryAreErrors) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/ops.h"
+#include "infer/generation.h"
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
 #include "train/synthetic.h"
@@ -284,7 +285,7 @@ std::pair<std::unique_ptr<models::GPT>, double> train_tiny(const SyntheticTask& 
 TEST(SyntheticTask, EvaluateScoresAnUntrainedModelLow) {
   const auto task = make_synthetic_task("synthetic:addition:2");
   models::GPT model(tiny_config(*task));
-  const TaskAccuracy result = evaluate_task(model, *task, 200, 3);
+  const TaskAccuracy result = evaluate_task(model, *task, 200, infer::greedy_generate, 3);
   EXPECT_EQ(result.total, 200);
   EXPECT_LT(result.correct, 10);
   EXPECT_DOUBLE_EQ(result.accuracy, result.correct / 200.0);
@@ -296,7 +297,7 @@ TEST(SyntheticTask, EvaluateScoresAnUntrainedModelLow) {
     EXPECT_EQ(result.samples[i].correct, result.samples[i].got == held[i].answer);
   }
   EXPECT_TRUE(model.training());  // the mode is restored
-  EXPECT_THROW(evaluate_task(model, *task, 0), Error);
+  EXPECT_THROW(evaluate_task(model, *task, 0, infer::greedy_generate), Error);
 }
 
 // 400 steps of a one-layer model on two-digit addition (a few seconds): held-out accuracy must
@@ -305,7 +306,7 @@ TEST(SyntheticTask, EvaluateScoresAnUntrainedModelLow) {
 TEST(SyntheticTask, EvaluateSeesTrainingWork) {
   const auto task = make_synthetic_task("synthetic:addition:2");
   const auto [model, loss] = train_tiny(*task, 400);
-  const TaskAccuracy result = evaluate_task(*model, *task, 200);
+  const TaskAccuracy result = evaluate_task(*model, *task, 200, infer::greedy_generate);
   EXPECT_GT(result.accuracy, 0.3) << result.correct << " of " << result.total;
   EXPECT_LT(loss, 0.5);
 }
@@ -315,8 +316,8 @@ TEST(SyntheticTask, TrainingIsDeterministicGivenTheSeeds) {
   const auto [a, loss_a] = train_tiny(*task, 25);
   const auto [b, loss_b] = train_tiny(*task, 25);
   EXPECT_EQ(loss_a, loss_b);
-  const TaskAccuracy ra = evaluate_task(*a, *task, 100, 100);
-  const TaskAccuracy rb = evaluate_task(*b, *task, 100, 100);
+  const TaskAccuracy ra = evaluate_task(*a, *task, 100, infer::greedy_generate, 100);
+  const TaskAccuracy rb = evaluate_task(*b, *task, 100, infer::greedy_generate, 100);
   for (size_t i = 0; i < ra.samples.size(); ++i) EXPECT_EQ(ra.samples[i].got, rb.samples[i].got);
 }
 

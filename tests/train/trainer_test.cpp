@@ -97,6 +97,10 @@ TEST(Trainer, CheckpointsAreHuggingFaceModelsAndOnlyTheNewestAreKept) {
   EXPECT_EQ(model->config().n_embd, 32);
   EXPECT_TRUE(fs::exists(s.checkpoint / "char_tokenizer.json"));
   EXPECT_TRUE(fs::exists(s.checkpoint / "optimizer.safetensors"));
+  // A character vocabulary has no bos/eos: config.json names none (it named vocab_size - 1).
+  const auto config = read_json_file(s.checkpoint / "config.json", "test");
+  EXPECT_FALSE(config.contains("bos_token_id")) << config.dump();
+  EXPECT_FALSE(config.contains("eos_token_id")) << config.dump();
 }
 
 TEST(Trainer, GradientAccumulationMatchesOneLargeBatchInShape) {
@@ -157,6 +161,40 @@ TEST(Trainer, BadSettingsAreOneClearError) {
   c.dtype = "bf16";
   c.device = "cpu";
   EXPECT_THROW(run_training(c, std::nullopt, {}), Error);
+}
+
+// A model whose vocabulary is smaller than the tokenizer's would index past its embedding.
+TEST(Trainer, InitFromAModelWithASmallerVocabularyThanTheTokenizerIsAClearError) {
+  const fs::path model_dir = fresh_dir("small_vocab_model");
+  models::GPTConfig g;
+  g.vocab_size = 5;  // synthetic:addition's characters are more
+  g.block_size = 16;
+  g.n_layer = 1;
+  g.n_head = 2;
+  g.n_embd = 8;
+  models::save_gpt2(models::GPT(g), model_dir);
+  TrainConfig c = tiny_run(fresh_dir("small_vocab_run"));
+  c.init_from = model_dir.string();
+  try {
+    run_training(c, std::nullopt, {});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("vocabulary"), std::string::npos) << message;
+    EXPECT_NE(message.find(model_dir.string()), std::string::npos) << message;
+  }
+}
+
+// train/ may not call infer/: scoring a synthetic task needs the decoder its caller passes.
+TEST(Trainer, ScoringATaskWithoutADecoderIsAClearError) {
+  TrainConfig c = tiny_run(fresh_dir("no_decoder"));
+  c.eval_examples = 10;
+  try {
+    run_training(c, std::nullopt, {});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("needs a decoder"), std::string::npos) << e.what();
+  }
 }
 
 // MFU needs a peak: a CPU has none in the table, so records carry mfu only when it is given,
