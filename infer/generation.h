@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "infer/sampler.h"
-#include "models/gpt.h"
+#include "models/causal_lm.h"
 
 namespace kiln::infer {
 
@@ -25,11 +25,11 @@ using TokenCallback = std::function<void(size_t, int64_t)>;
 // Continues each prompt; returns the new ids of each (EOS included when produced). Prompts of
 // equal length run as one batch (the attention kernel has no padding mask, so prompts of
 // different lengths run in separate batches). Once a sequence is longer than the model's
-// context, each step recomputes the newest block_size tokens (learned absolute positions shift,
-// so cached keys cannot be reused); cached and uncached generation give the same tokens.
+// context, each step recomputes the newest block_size tokens (positions shift, learned or
+// rotary, so cached keys cannot be reused); cached and uncached generation give the same tokens.
 // Sampling uses one generator per prompt, seeded from `seed` and the prompt's index, so a
 // prompt's continuation does not depend on what it is batched with.
-std::vector<std::vector<int64_t>> generate(models::GPT& model,
+std::vector<std::vector<int64_t>> generate(models::CausalLM& model,
                                            const std::vector<std::vector<int64_t>>& prompts,
                                            const GenerationOptions& options,
                                            const TokenCallback& on_token = {});

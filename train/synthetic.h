@@ -18,7 +18,7 @@
 
 #include "core/random.h"
 #include "core/tensor.h"
-#include "models/gpt.h"
+#include "models/causal_lm.h"
 #include "text/char_tokenizer.h"
 
 namespace kiln::train {
@@ -107,7 +107,7 @@ struct TaskAccuracy {
 // Exact-match accuracy on the first `count` held-out problems: each prompt is continued
 // greedily (all in one batch) until '\n' or answer_length() + 1 tokens; an answer counts when
 // it is exactly the expected one followed by '\n'. The model's mode is restored afterwards.
-TaskAccuracy evaluate_task(models::GPT& model, const SyntheticTask& task, int64_t count,
+TaskAccuracy evaluate_task(models::CausalLM& model, const SyntheticTask& task, int64_t count,
                            int64_t sample_count = 4);
 
 }  // namespace kiln::train

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/ops.h"
+#include "models/gpt.h"
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
 #include "train/synthetic.h"
