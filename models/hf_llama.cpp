@@ -193,8 +193,9 @@ std::unique_ptr<Llama> load_llama(const fs::path& dir, DType dtype) {
     KILN_CHECK(info.shape == param.shape(), "hf",
                "{}: tensor '{}' has shape {}, expected {} for this config", file.path().string(),
                stored, shape_str(info.shape), shape_str(param.shape()));
-    // One copy out of the mapping, converted on the way when the dtypes differ.
-    copy_(param, file.load(stored));
+    // One copy out of the mapping (converted on the way when the dtypes differ), which becomes
+    // the parameter's storage: the uninitialised allocation is never touched.
+    adopt_storage(param, file.load(stored, dtype));
     used.insert(stored);
   }
   for (const auto& [name, index] : weights.where) {
@@ -202,7 +203,6 @@ std::unique_ptr<Llama> load_llama(const fs::path& dir, DType dtype) {
     if (name == "lm_head.weight" && config.tie_word_embeddings) continue;
     fail("hf", "{}: unexpected tensor '{}'", weights.files[index].path().string(), name);
   }
-  if (dtype != DType::f32) model->to(dtype);
   return model;
 }
 
