@@ -106,6 +106,7 @@ TEST(LlamaCli, TrainThenGenerateEvalAndAttention) {
 TEST(LlamaCli, UnsupportedConfigIsOneLine) {
   const fs::path dir = work_dir() / "moe";
   fs::remove_all(dir);
+  fs::create_directories(work_dir());
   fs::copy(fs::path(KILN_MODEL_FIXTURES) / "llama_tiny", dir);
   nlohmann::json config = nlohmann::json::parse(read_file(dir / "config.json"));
   config["num_local_experts"] = 8;
