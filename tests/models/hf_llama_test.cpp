@@ -216,6 +216,24 @@ void expect_one_line_error(const fs::path& dir, const std::string& needle) {
   }
 }
 
+TEST(HfLlama, OlderSpellingsOfRopeScalingAreRead) {
+  const fs::path dir = copy_fixture("llama_tiny", "rope_type_key");
+  edit_config(dir, [](nlohmann::json& c) {
+    c["rope_scaling"] = {{"type", "linear"}, {"factor", 4.0}};
+    c.erase("num_key_value_heads");  // absent: as many kv heads as heads
+  });
+  const models::LlamaConfig c = models::read_llama_config(dir);
+  EXPECT_EQ(c.rope_scaling.type, "linear");
+  EXPECT_EQ(c.rope_scaling.factor, 4.0);
+  EXPECT_EQ(c.n_kv_head, 4);
+  edit_config(dir, [](nlohmann::json& c) { c["rope_scaling"] = {{"rope_type", "default"}}; });
+  EXPECT_EQ(models::read_llama_config(dir).rope_scaling.type, "none");
+  edit_config(dir, [](nlohmann::json& c) {
+    c["rope_scaling"] = {{"type", "dynamic"}, {"factor", 2}};
+  });
+  expect_one_line_error(dir, "rope_scaling type 'dynamic' is not supported");
+}
+
 TEST(HfLlama, UnsupportedOptionsAreRefusedByName) {
   const std::vector<std::pair<std::function<void(nlohmann::json&)>, std::string>> cases = {
       {[](nlohmann::json& c) {
