@@ -1,4 +1,5 @@
-// kiln generate: continue a prompt with a model directory's GPT-2 and tokenizer.
+// kiln generate: continue a prompt with a model directory's model (GPT-2 or Llama family) and
+// tokenizer.
 #include <fmt/core.h>
 
 #include <nlohmann/json.hpp>
