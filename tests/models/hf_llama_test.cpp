@@ -271,6 +271,17 @@ TEST(HfLlama, MissingShardsAndTensorsAreOneLineErrors) {
   fs::remove(missing / "model-00002-of-00002.safetensors");
   expect_one_line_error(missing, "names shard");
 
+  const fs::path moved = copy_fixture("llama3_sharded", "moved");
+  {
+    nlohmann::json index =
+        nlohmann::json::parse(std::ifstream(moved / "model.safetensors.index.json"));
+    std::string& file = index["weight_map"]["model.norm.weight"].get_ref<std::string&>();
+    file = file == "model-00001-of-00002.safetensors" ? "model-00002-of-00002.safetensors"
+                                                      : "model-00001-of-00002.safetensors";
+    std::ofstream(moved / "model.safetensors.index.json") << index.dump();
+  }
+  expect_one_line_error(moved, "puts 'model.norm.weight' in model-0000");
+
   const fs::path untied = copy_fixture("llama3_sharded", "untied");
   edit_config(untied, [](nlohmann::json& c) { c["tie_word_embeddings"] = false; });
   expect_one_line_error(untied, "has no tensor 'lm_head.weight'");
