@@ -25,7 +25,7 @@ void add_attention_command(CLI::App& app) {
     std::vector<std::string> tokens;
     for (const int64_t id : ids) tokens.push_back(loaded.tokenizer->decode({id}));
     infer::export_attention_maps(*loaded.model, ids, tokens, options->out);
-    const auto& c = loaded.model->config();
+    const models::LMShape c = loaded.model->shape();
     fmt::print("wrote {} layers x {} heads of {}x{} weights and tokens.csv to {}\n", c.n_layer,
                c.n_head, ids.size(), ids.size(), options->out);
   });

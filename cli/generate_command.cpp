@@ -1,4 +1,5 @@
-// kiln generate: continue a prompt with a model directory's GPT-2 and tokenizer.
+// kiln generate: continue a prompt with a model directory's model (GPT-2 or Llama family) and
+// tokenizer.
 #include <fmt/core.h>
 
 #include <nlohmann/json.hpp>
@@ -48,9 +49,9 @@ void add_generate_command(CLI::App& app) {
     place_model(*loaded.model, options->device, options->dtype, "generate");
     const std::vector<int64_t> prompt = loaded.tokenizer->encode(options->prompt);
     KILN_CHECK(!prompt.empty(), "generate", "the prompt encodes to no tokens");
-    KILN_CHECK(static_cast<int64_t>(prompt.size()) <= loaded.model->config().block_size, "generate",
+    KILN_CHECK(static_cast<int64_t>(prompt.size()) <= loaded.model->shape().block_size, "generate",
                "the prompt has {} tokens, longer than the model's context of {}", prompt.size(),
-               loaded.model->config().block_size);
+               loaded.model->shape().block_size);
     infer::GenerationOptions gen;
     gen.max_new_tokens = options->max_new_tokens;
     gen.seed = options->seed;

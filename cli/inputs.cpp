@@ -3,7 +3,7 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "core/file_io.h"
-#include "models/hf.h"
+#include "models/pretrained.h"
 #include "train/checkpoint.h"
 
 namespace kiln::cli {
@@ -16,15 +16,15 @@ LoadedModel load_model_dir(const std::filesystem::path& given) {
                       std::filesystem::is_directory(given / "checkpoints");
   const std::filesystem::path dir = is_run ? train::latest_checkpoint(given) : given;
   LoadedModel loaded;
-  loaded.model = models::load_gpt2(dir);
+  loaded.model = models::load_pretrained(dir);
   loaded.tokenizer = load_tokenizer(dir);
-  KILN_CHECK(loaded.tokenizer->vocab_size() <= loaded.model->config().vocab_size, "model",
+  KILN_CHECK(loaded.tokenizer->vocab_size() <= loaded.model->shape().vocab_size, "model",
              "the tokenizer in {} has {} tokens but the model only {}", dir.string(),
-             loaded.tokenizer->vocab_size(), loaded.model->config().vocab_size);
+             loaded.tokenizer->vocab_size(), loaded.model->shape().vocab_size);
   return loaded;
 }
 
-void place_model(models::GPT& model, const std::string& device, const std::string& dtype,
+void place_model(models::CausalLM& model, const std::string& device, const std::string& dtype,
                  std::string_view command) {
   const Device target = device == "auto" ? (cuda_available() ? Device::cuda(0) : Device::cpu())
                                          : parse_device(device);

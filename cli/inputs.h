@@ -6,13 +6,13 @@
 #include <optional>
 #include <string>
 
-#include "models/gpt.h"
+#include "models/causal_lm.h"
 #include "text/tokenizer.h"
 
 namespace kiln::cli {
 
 struct LoadedModel {
-  std::unique_ptr<models::GPT> model;
+  std::unique_ptr<models::CausalLM> model;
   std::unique_ptr<Tokenizer> tokenizer;
 };
 
@@ -22,7 +22,7 @@ LoadedModel load_model_dir(const std::filesystem::path& dir);
 
 // Moves the model to `device` ("cpu", "cuda", "cuda:N", or "auto": cuda:0 when a GPU is
 // visible) and casts it to `dtype` (f32, or bf16/f16 on CUDA): --device and --dtype.
-void place_model(models::GPT& model, const std::string& device, const std::string& dtype,
+void place_model(models::CausalLM& model, const std::string& device, const std::string& dtype,
                  std::string_view command);
 
 // --text or --file (exactly one); the file is read whole.

@@ -14,7 +14,8 @@ void add_train_command(CLI::App& app) {
     std::string resume;
   };
   auto options = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("train", "Train a GPT (configs/*.toml; docs/training.md)");
+  CLI::App* cmd = app.add_subcommand(
+      "train", "Train a GPT-2 or Llama-family model (configs/*.toml; docs/training.md)");
   cmd->add_option("config", options->config, "TOML config (defaults apply without one)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--set", options->overrides, "Override a config key: --set max_steps=2000")

@@ -9,6 +9,7 @@
 #include "core/ops/matmul.h"
 #include "core/ops/norm.h"
 #include "core/ops/reduce.h"
+#include "core/ops/rope.h"
 #include "core/ops/select.h"
 #include "core/ops/shape.h"
 #include "core/ops/softmax.h"

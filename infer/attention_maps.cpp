@@ -23,13 +23,13 @@ std::string csv_quote(const std::string& text) {
 
 }  // namespace
 
-std::vector<std::vector<std::vector<float>>> attention_maps(models::GPT& model,
+std::vector<std::vector<std::vector<float>>> attention_maps(models::CausalLM& model,
                                                             const std::vector<int64_t>& ids) {
   const int64_t t = static_cast<int64_t>(ids.size());
   KILN_CHECK(t >= 1, "attention", "empty prompt");
-  KILN_CHECK(t <= model.config().block_size, "attention",
+  KILN_CHECK(t <= model.shape().block_size, "attention",
              "prompt has {} tokens, longer than the model's context of {}", t,
-             model.config().block_size);
+             model.shape().block_size);
   const bool was_training = model.training();
   model.eval();
   NoGradGuard no_grad;
@@ -47,7 +47,7 @@ std::vector<std::vector<std::vector<float>>> attention_maps(models::GPT& model,
   return maps;
 }
 
-void export_attention_maps(models::GPT& model, const std::vector<int64_t>& ids,
+void export_attention_maps(models::CausalLM& model, const std::vector<int64_t>& ids,
                            const std::vector<std::string>& tokens, const fs::path& out_dir) {
   KILN_CHECK(tokens.size() == ids.size(), "attention", "{} token strings for {} ids", tokens.size(),
              ids.size());

@@ -28,11 +28,11 @@ Tensor ids_tensor(const std::vector<std::vector<int64_t>>& rows, size_t from, De
 }
 
 // One batch of equally long prompts.
-void generate_batch(models::GPT& model, const std::vector<size_t>& members,
+void generate_batch(models::CausalLM& model, const std::vector<size_t>& members,
                     const std::vector<std::vector<int64_t>>& prompts,
                     const GenerationOptions& options, const TokenCallback& on_token,
                     std::vector<std::vector<int64_t>>& results) {
-  const int64_t block = model.config().block_size;
+  const int64_t block = model.shape().block_size;
   const Device device = model.parameters().front().device();
   const int64_t batch = static_cast<int64_t>(members.size());
   std::vector<std::vector<int64_t>> sequences;
@@ -82,20 +82,20 @@ int64_t next_window_start(int64_t length, int64_t start, int64_t block_size) {
   return length - (block_size - block_size / 2);
 }
 
-std::vector<std::vector<int64_t>> generate(models::GPT& model,
+std::vector<std::vector<int64_t>> generate(models::CausalLM& model,
                                            const std::vector<std::vector<int64_t>>& prompts,
                                            const GenerationOptions& options,
                                            const TokenCallback& on_token) {
   KILN_CHECK(options.max_new_tokens >= 0, "generate", "max_new_tokens must be >= 0, got {}",
              options.max_new_tokens);
   if (!options.sampling.greedy) options.sampling.validate();
-  const int64_t vocab = model.config().vocab_size;
+  const int64_t vocab = model.shape().vocab_size;
   std::map<size_t, std::vector<size_t>> by_length;
   for (size_t i = 0; i < prompts.size(); ++i) {
     KILN_CHECK(!prompts[i].empty(), "generate", "prompt {} is empty", i);
-    KILN_CHECK(static_cast<int64_t>(prompts[i].size()) <= model.config().block_size, "generate",
+    KILN_CHECK(static_cast<int64_t>(prompts[i].size()) <= model.shape().block_size, "generate",
                "prompt {} has {} tokens, longer than the model's context of {}", i,
-               prompts[i].size(), model.config().block_size);
+               prompts[i].size(), model.shape().block_size);
     for (const int64_t id : prompts[i])
       KILN_CHECK(id >= 0 && id < vocab, "generate", "prompt {} has token id {} outside [0, {})", i,
                  id, vocab);
@@ -111,7 +111,7 @@ std::vector<std::vector<int64_t>> generate(models::GPT& model,
   return results;
 }
 
-std::vector<std::vector<int64_t>> greedy_generate(models::GPT& model,
+std::vector<std::vector<int64_t>> greedy_generate(models::CausalLM& model,
                                                   const std::vector<std::vector<int64_t>>& prompts,
                                                   int64_t max_new_tokens, int64_t stop_id) {
   GenerationOptions options;

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "infer/sampler.h"
-#include "models/gpt.h"
+#include "models/causal_lm.h"
 
 namespace kiln::infer {
 
@@ -38,17 +38,19 @@ using TokenCallback = std::function<void(size_t, int64_t)>;
 // Continues each prompt; returns the new ids of each (EOS included when produced). Prompts of
 // equal length run as one batch (the attention kernel has no padding mask, so prompts of
 // different lengths run in separate batches). Past the model's context, the window slides by
-// half (next_window_start); cached and uncached generation give the same tokens.
+// half (next_window_start): the cache is cleared and the kept tokens are prefilled once, at
+// positions counted from the window's start, learned (GPT-2) or rotary (Llama); cached and
+// uncached generation give the same tokens.
 // Sampling uses one generator per prompt, seeded from `seed` and the prompt's index, so a
 // prompt's continuation does not depend on what it is batched with.
-std::vector<std::vector<int64_t>> generate(models::GPT& model,
+std::vector<std::vector<int64_t>> generate(models::CausalLM& model,
                                            const std::vector<std::vector<int64_t>>& prompts,
                                            const GenerationOptions& options,
                                            const TokenCallback& on_token = {});
 
 // Greedy generate() of up to `max_new_tokens` ids per prompt, stopping after `stop_id`: the
 // decoder the trainer scores synthetic tasks with (train::GreedyDecoder).
-std::vector<std::vector<int64_t>> greedy_generate(models::GPT& model,
+std::vector<std::vector<int64_t>> greedy_generate(models::CausalLM& model,
                                                   const std::vector<std::vector<int64_t>>& prompts,
                                                   int64_t max_new_tokens, int64_t stop_id);
 

@@ -8,13 +8,13 @@
 
 namespace kiln::infer {
 
-LossResult evaluate_loss(models::GPT& model, const std::vector<int64_t>& ids, int64_t stride) {
+LossResult evaluate_loss(models::CausalLM& model, const std::vector<int64_t>& ids, int64_t stride) {
   const int64_t n = static_cast<int64_t>(ids.size());
   KILN_CHECK(n >= 2, "eval", "need at least 2 tokens to score, got {}", n);
-  const int64_t block = model.config().block_size;
+  const int64_t block = model.shape().block_size;
   if (stride <= 0) stride = std::max<int64_t>(1, block / 2);
   KILN_CHECK(stride <= block, "eval", "stride {} exceeds the context length {}", stride, block);
-  const int64_t vocab = model.config().vocab_size;
+  const int64_t vocab = model.shape().vocab_size;
   for (const int64_t id : ids)
     KILN_CHECK(id >= 0 && id < vocab, "eval", "token id {} outside the vocabulary [0, {})", id,
                vocab);

@@ -2,7 +2,7 @@
 // Mean next-token loss and perplexity of a token sequence under a model.
 #include <vector>
 
-#include "models/gpt.h"
+#include "models/causal_lm.h"
 
 namespace kiln::infer {
 
@@ -17,6 +17,7 @@ struct LossResult {
 // (default block_size / 2) and each token is scored once, with at least block_size - stride
 // tokens of context once the first window is done — the method of Hugging Face's perplexity
 // guide, so results are comparable.
-LossResult evaluate_loss(models::GPT& model, const std::vector<int64_t>& ids, int64_t stride = 0);
+LossResult evaluate_loss(models::CausalLM& model, const std::vector<int64_t>& ids,
+                         int64_t stride = 0);
 
 }  // namespace kiln::infer

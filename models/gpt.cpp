@@ -41,7 +41,7 @@ Tensor Block::forward(const Tensor& x, Generator& dropout_gen, KVCache* cache, i
   return h + mlp_->forward(ln_2_->forward(h), dropout_gen);
 }
 
-GPT::GPT(const GPTConfig& config) : config_(config), dropout_gen_(config.seed ^ 0xd50u) {
+GPT::GPT(const GPTConfig& config) : CausalLM(config.seed ^ 0xd50u), config_(config) {
   config.validate();
   Generator gen(config.seed);
   wte_ = register_module("wte", std::make_shared<Embedding>(config.vocab_size, config.n_embd, gen));
@@ -67,10 +67,10 @@ Tensor GPT::forward(const Tensor& ids, KVCache* cache, std::vector<Tensor>* atte
   const Tensor positions = arange(static_cast<double>(start), static_cast<double>(start + time),
                                   1.0, TensorOptions{DType::i64, ids.device()});
   Tensor x = wte_->forward(ids) + wpe_->forward(positions);
-  x = dropout(x, config_.dropout, training(), &dropout_gen_);
+  x = dropout(x, config_.dropout, training(), &dropout_generator());
   for (size_t i = 0; i < blocks_.size(); ++i) {
     Tensor weights;
-    x = blocks_[i]->forward(x, dropout_gen_, cache, static_cast<int64_t>(i),
+    x = blocks_[i]->forward(x, dropout_generator(), cache, static_cast<int64_t>(i),
                             attention_weights != nullptr ? &weights : nullptr);
     if (attention_weights != nullptr) attention_weights->push_back(weights);
   }
@@ -83,6 +83,16 @@ KVCache GPT::make_cache(int64_t batch) const {
   const Tensor& w = wte_->weight();
   return KVCache(config_.n_layer, batch, config_.n_head, config_.block_size,
                  config_.n_embd / config_.n_head, TensorOptions{w.dtype(), w.device()});
+}
+
+LMShape GPT::shape() const {
+  return {config_.vocab_size,
+          config_.block_size,
+          config_.n_layer,
+          config_.n_head,
+          config_.n_head,
+          config_.n_embd,
+          config_.n_embd / config_.n_head};
 }
 
 }  // namespace kiln::models

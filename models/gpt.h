@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "models/attention.h"
+#include "models/causal_lm.h"
 #include "models/kv_cache.h"
 #include "models/layers.h"
 
@@ -39,25 +40,20 @@ class Block : public Module {
   std::shared_ptr<MLP> mlp_;
 };
 
-class GPT : public Module {
+class GPT : public CausalLM {
  public:
   explicit GPT(const GPTConfig& config);
 
-  // ids [B, T] (i32/i64) -> logits [B, T, vocab]. With a cache, positions continue after the
-  // cached ones and the cache grows by T. With `attention_weights`, one [B, H, T, Tk] tensor
-  // per layer is appended (explicit softmax; for visualisation).
   Tensor forward(const Tensor& ids, KVCache* cache = nullptr,
-                 std::vector<Tensor>* attention_weights = nullptr);
-
-  // A cache sized for this model: `batch` sequences of up to block_size positions.
-  KVCache make_cache(int64_t batch) const;
+                 std::vector<Tensor>* attention_weights = nullptr) override;
+  KVCache make_cache(int64_t batch) const override;
+  LMShape shape() const override;
+  std::string model_type() const override { return "gpt2"; }
 
   const GPTConfig& config() const { return config_; }
-  Generator& dropout_generator() { return dropout_gen_; }
 
  private:
   GPTConfig config_;
-  Generator dropout_gen_;
   std::shared_ptr<Embedding> wte_;
   std::shared_ptr<Embedding> wpe_;
   std::vector<std::shared_ptr<Block>> blocks_;

@@ -130,9 +130,7 @@ std::unique_ptr<GPT> load_gpt2(const fs::path& dir, DType dtype) {
 
 void save_gpt2(const GPT& model, const fs::path& dir, const SpecialTokenIds& ids) {
   const GPTConfig& c = model.config();
-  for (const auto& [name, id] : {std::pair{"bos", ids.bos}, std::pair{"eos", ids.eos}})
-    KILN_CHECK(!id || (*id >= 0 && *id < c.vocab_size), "hf",
-               "{} token id {} is outside the model's vocabulary [0, {})", name, *id, c.vocab_size);
+  check_special_ids(ids, c.vocab_size);
   std::error_code ec;
   fs::create_directories(dir, ec);
   KILN_CHECK(!ec, "hf", "cannot create {}: {}", dir.string(), ec.message());

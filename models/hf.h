@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "models/gpt.h"
+#include "models/special_token_ids.h"
 
 namespace kiln::models {
 
@@ -20,14 +21,6 @@ GPTConfig read_gpt2_config(const std::filesystem::path& dir);
 // ignored; lm_head.weight is used when the embeddings are not tied. F32, F16 and BF16 files
 // load, converted to `dtype`. Missing, unexpected or misshapen tensors are errors naming them.
 std::unique_ptr<GPT> load_gpt2(const std::filesystem::path& dir, DType dtype = DType::f32);
-
-// The special tokens config.json names, from the tokenizer the model is saved with (models/
-// does not see text/, so the caller passes them): GPT-2's bos and eos are both <|endoftext|>;
-// a character vocabulary has neither.
-struct SpecialTokenIds {
-  std::optional<int64_t> bos;
-  std::optional<int64_t> eos;
-};
 
 // Writes config.json and model.safetensors (F32, `transformer.`-prefixed names, Conv1D
 // layout, tied lm_head omitted) so transformers' GPT2LMHeadModel.from_pretrained loads it.

@@ -14,6 +14,8 @@ class Linear : public Module {
   // Weights ~ N(0, init_std), bias zero: GPT-2's initialisation.
   Linear(int64_t in_features, int64_t out_features, bool bias, Generator& gen,
          double init_std = 0.02);
+  // Weight and bias allocated but not initialised: for a model whose values are loaded next.
+  Linear(int64_t in_features, int64_t out_features, bool bias);
   Tensor forward(const Tensor& x) const;
   const Tensor& weight() const { return weight_; }
   const std::optional<Tensor>& bias() const { return bias_; }
@@ -26,6 +28,8 @@ class Linear : public Module {
 class Embedding : public Module {
  public:
   Embedding(int64_t count, int64_t dim, Generator& gen, double init_std = 0.02);
+  // Allocated but not initialised (values loaded next).
+  Embedding(int64_t count, int64_t dim);
   Tensor forward(const Tensor& ids) const;
   const Tensor& weight() const { return weight_; }
 
@@ -65,5 +69,22 @@ class MLP : public Module {
   std::shared_ptr<Linear> c_proj_;
   double dropout_;
 };
+
+// The SwiGLU feed-forward of Llama-family models: down_proj(silu(gate_proj(x)) · up_proj(x)),
+// dim -> hidden -> dim. With a null generator the weights are left uninitialised (loaded next).
+class GatedMLP : public Module {
+ public:
+  GatedMLP(int64_t dim, int64_t hidden, bool bias, Generator* gen, double init_std = 0.02);
+  Tensor forward(const Tensor& x) const;
+
+ private:
+  std::shared_ptr<Linear> gate_proj_;
+  std::shared_ptr<Linear> up_proj_;
+  std::shared_ptr<Linear> down_proj_;
+};
+
+// A Linear initialised from `gen` (N(0, init_std)), or left uninitialised when gen is null.
+std::shared_ptr<Linear> make_linear(int64_t in_features, int64_t out_features, bool bias,
+                                    Generator* gen, double init_std = 0.02);
 
 }  // namespace kiln::models

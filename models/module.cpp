@@ -78,6 +78,14 @@ void rebind(const Tensor& param, const Tensor& moved) {
 
 }  // namespace
 
+void adopt_storage(const Tensor& param, const Tensor& value) {
+  KILN_CHECK(param.shape() == value.shape(), "module",
+             "cannot adopt a tensor of shape {} for a "
+             "parameter of shape {}",
+             shape_str(value.shape()), shape_str(param.shape()));
+  rebind(param, value);
+}
+
 void Module::to(Device device) {
   NoGradGuard no_grad;
   for (const Tensor& t : parameters())

@@ -13,6 +13,11 @@ namespace kiln::models {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
+// Makes `value` (a tensor of the parameter's shape that nothing else holds) the storage behind
+// the parameter handle `param`, without copying: every holder of the handle (tied weights,
+// optimizers) sees it. Loaders hand over the tensors they have just read this way.
+void adopt_storage(const Tensor& param, const Tensor& value);
+
 class Module {
  public:
   virtual ~Module() = default;

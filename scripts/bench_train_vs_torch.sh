@@ -21,7 +21,7 @@ cmake --build "$build" --target kiln_bench_train -j "$threads" >/dev/null
 # step (autograd bookkeeping, allocation) and from anything else running; on a loaded 2-core
 # machine, torch 1.13 with libgomp's default spinning ran 8x slower than with passive waiting.
 export OMP_NUM_THREADS=$threads OMP_WAIT_POLICY=passive
-kiln_json=$("$build/bin/kiln_bench_train" --benchmark_format=json \
+kiln_json=$("$build/bin/kiln_bench_train" --benchmark_format=json --benchmark_filter=^gpt_train_step \
   --benchmark_min_time="${KILN_MIN_TIME:-5}" 2>/dev/null)
 torch_json=$("$python" "$root/bench/baselines/train_step_torch.py" \
   --threads "$threads" --steps "${TORCH_STEPS:-20}")

@@ -7,7 +7,7 @@
 
 #include "core/file_io.h"
 #include "core/safetensors.h"
-#include "models/hf.h"
+#include "models/pretrained.h"
 
 namespace kiln::train {
 namespace fs = std::filesystem;
@@ -38,7 +38,7 @@ std::vector<std::pair<int64_t, fs::path>> complete_checkpoints(const fs::path& r
 
 }  // namespace
 
-fs::path save_checkpoint(const fs::path& out_dir, int64_t step, const models::GPT& model,
+fs::path save_checkpoint(const fs::path& out_dir, int64_t step, const models::CausalLM& model,
                          const Optimizer& optimizer, const Tokenizer& tokenizer,
                          const nlohmann::json& trainer_state, int64_t keep) {
   const fs::path root = out_dir / "checkpoints";
@@ -50,7 +50,7 @@ fs::path save_checkpoint(const fs::path& out_dir, int64_t step, const models::GP
   KILN_CHECK(!ec, "checkpoint", "cannot create {}: {}", temp_dir.string(), ec.message());
   try {
     // GPT-2's convention: <|endoftext|> begins and ends a text.
-    models::save_gpt2(model, temp_dir, {.bos = tokenizer.eos_id(), .eos = tokenizer.eos_id()});
+    models::save_pretrained(model, temp_dir, {.bos = tokenizer.eos_id(), .eos = tokenizer.eos_id()});
     tokenizer.save(temp_dir);
     save_safetensors(temp_dir / "optimizer.safetensors", optimizer.state());
     write_file_atomically(temp_dir / "trainer_state.json", trainer_state.dump(2) + "\n",

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/gpt.h"
+#include "models/causal_lm.h"
 #include "text/tokenizer.h"
 #include "train/optimizer.h"
 
@@ -24,7 +24,7 @@ struct LoadedCheckpoint {
 
 // Writes the checkpoint of `step` and deletes all but the newest `keep` checkpoints.
 std::filesystem::path save_checkpoint(const std::filesystem::path& out_dir, int64_t step,
-                                      const models::GPT& model, const Optimizer& optimizer,
+                                      const models::CausalLM& model, const Optimizer& optimizer,
                                       const Tokenizer& tokenizer,
                                       const nlohmann::json& trainer_state, int64_t keep);
 
@@ -32,7 +32,7 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& out_dir, int6
 std::filesystem::path latest_checkpoint(const std::filesystem::path& out_dir);
 
 // Reads trainer_state.json and optimizer.safetensors of a checkpoint directory (the model is
-// read with models::load_gpt2).
+// read with models::load_pretrained).
 LoadedCheckpoint read_checkpoint(const std::filesystem::path& dir);
 
 }  // namespace kiln::train

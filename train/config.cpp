@@ -24,6 +24,7 @@ struct Key {
 // Every configurable key, in the order docs/training.md lists them.
 const std::vector<Key>& keys() {
   static const std::vector<Key> all = {
+      {"model", &TrainConfig::model},
       {"n_layer", &TrainConfig::n_layer},
       {"n_head", &TrainConfig::n_head},
       {"n_embd", &TrainConfig::n_embd},
@@ -31,6 +32,13 @@ const std::vector<Key>& keys() {
       {"vocab_size", &TrainConfig::vocab_size},
       {"dropout", &TrainConfig::dropout},
       {"bias", &TrainConfig::bias},
+      {"tie_embeddings", &TrainConfig::tie_embeddings},
+      {"n_kv_head", &TrainConfig::n_kv_head},
+      {"intermediate_size", &TrainConfig::intermediate_size},
+      {"head_dim", &TrainConfig::head_dim},
+      {"rope_theta", &TrainConfig::rope_theta},
+      {"rms_norm_eps", &TrainConfig::rms_norm_eps},
+      {"attention_bias", &TrainConfig::attention_bias},
       {"batch_size", &TrainConfig::batch_size},
       {"grad_accum", &TrainConfig::grad_accum},
       {"max_steps", &TrainConfig::max_steps},
@@ -153,8 +161,24 @@ void TrainConfig::validate() const {
   positive("max_steps", max_steps);
   positive("eval_steps", eval_steps);
   positive("log_interval", log_interval);
-  KILN_CHECK(n_embd % n_head == 0, "config", "'n_embd' ({}) must be divisible by 'n_head' ({})",
-             n_embd, n_head);
+  KILN_CHECK(model == "gpt2" || model == "llama", "config",
+             "'model' must be gpt2 or llama, got '{}'", model);
+  KILN_CHECK(n_embd % n_head == 0 || (model == "llama" && head_dim > 0), "config",
+             "'n_embd' ({}) must be divisible by 'n_head' ({})", n_embd, n_head);
+  if (model == "llama") {
+    KILN_CHECK(n_kv_head >= 0 && (n_kv_head == 0 || n_head % n_kv_head == 0), "config",
+               "'n_head' ({}) must be a multiple of 'n_kv_head' ({})", n_head, n_kv_head);
+    KILN_CHECK(intermediate_size >= 0 && head_dim >= 0, "config",
+               "'intermediate_size' and 'head_dim' must be >= 0 (0: derived from n_embd)");
+    KILN_CHECK((head_dim > 0 ? head_dim : n_embd / n_head) % 2 == 0, "config",
+               "the head dim ({}) must be even for rotary embeddings",
+               head_dim > 0 ? head_dim : n_embd / n_head);
+    KILN_CHECK(rope_theta > 0 && rms_norm_eps > 0, "config",
+               "'rope_theta' and 'rms_norm_eps' must be positive");
+    KILN_CHECK(dropout == 0, "config",
+               "'dropout' must be 0 for model llama (the Llama family has no dropout), got {}",
+               dropout);
+  }
   KILN_CHECK(vocab_size >= 0, "config", "'vocab_size' must be >= 0, got {}", vocab_size);
   KILN_CHECK(dropout >= 0 && dropout < 1, "config", "'dropout' must be in [0, 1), got {}", dropout);
   KILN_CHECK(learning_rate > 0, "config", "'learning_rate' must be positive, got {}",
@@ -172,8 +196,8 @@ void TrainConfig::validate() const {
   KILN_CHECK(beta2 >= 0 && beta2 < 1, "config", "'beta2' must be in [0, 1), got {}", beta2);
   KILN_CHECK(momentum >= 0 && momentum < 1, "config", "'momentum' must be in [0, 1), got {}",
              momentum);
-  KILN_CHECK(peak_tflops >= 0, "config",
-             "'peak_tflops' must be >= 0 (0 looks the GPU up), got {}", peak_tflops);
+  KILN_CHECK(peak_tflops >= 0, "config", "'peak_tflops' must be >= 0 (0 looks the GPU up), got {}",
+             peak_tflops);
   KILN_CHECK(grad_clip >= 0, "config", "'grad_clip' must be >= 0 (0 turns it off), got {}",
              grad_clip);
   KILN_CHECK(nan_policy == "stop" || nan_policy == "skip", "config",

@@ -12,13 +12,22 @@ namespace kiln::train {
 
 struct TrainConfig {
   // Model (ignored when init_from names a model directory, whose config.json rules).
+  std::string model = "gpt2";  // gpt2 | llama (docs/models.md)
   int64_t n_layer = 4;
   int64_t n_head = 4;
   int64_t n_embd = 128;
   int64_t block_size = 64;
   int64_t vocab_size = 0;  // 0: the tokenizer's size
   double dropout = 0.0;
-  bool bias = true;
+  bool bias = true;  // gpt2
+  bool tie_embeddings = true;
+  // llama only.
+  int64_t n_kv_head = 0;          // 0: n_head (no grouped-query attention)
+  int64_t intermediate_size = 0;  // 0: 8/3 n_embd rounded up to a multiple of 64
+  int64_t head_dim = 0;           // 0: n_embd / n_head
+  double rope_theta = 10000.0;
+  double rms_norm_eps = 1e-5;
+  bool attention_bias = false;  // q, k, v and o projections
   // Optimisation.
   int64_t batch_size = 32;
   int64_t grad_accum = 1;
@@ -47,10 +56,10 @@ struct TrainConfig {
   std::string tokenizer = "char";  // char | a tokenizer directory (text-file data)
   double val_fraction = 0.1;       // text-file data
   uint64_t seed = 1337;
-  std::string device = "auto";        // auto | cpu | cuda | cuda:N
-  std::string dtype = "f32";          // f32 | bf16 | f16
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N
+  std::string dtype = "f32";    // f32 | bf16 | f16
   double peak_tflops = 0;  // the device's peak for MFU; 0: looked up by GPU name (none on a CPU)
-  std::string init_from = "scratch";  // scratch | a Hugging Face GPT-2 directory
+  std::string init_from = "scratch";  // scratch | a Hugging Face model directory
 
   // Throws naming the key when a value is impossible, or keys disagree.
   void validate() const;

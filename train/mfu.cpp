@@ -24,10 +24,10 @@ constexpr std::array<Peak, 5> kPeaks = {{
 
 }  // namespace
 
-double training_flops_per_token(const models::GPTConfig& config, int64_t parameter_count,
+double training_flops_per_token(const models::LMShape& shape, int64_t parameter_count,
                                 int64_t seq_len) {
   return 6.0 * static_cast<double>(parameter_count) +
-         12.0 * static_cast<double>(config.n_layer * config.n_embd * seq_len);
+         12.0 * static_cast<double>(shape.n_layer * shape.n_head * shape.head_dim * seq_len);
 }
 
 std::optional<double> peak_flops(const std::string& device_name, DType dtype, bool tf32) {

@@ -8,14 +8,15 @@
 #include <string>
 
 #include "core/dtype.h"
-#include "models/gpt.h"
+#include "models/causal_lm.h"
 
 namespace kiln::train {
 
 // FLOPs of one training token (forward and backward) at sequence length `seq_len`:
-// 6·N for the weights (N = parameter_count, a tied embedding counted once) plus 12·L·C·T for
-// attention's scores and weighted sums (PaLM, appendix B; nanoGPT's estimate_mfu).
-double training_flops_per_token(const models::GPTConfig& config, int64_t parameter_count,
+// 6·N for the weights (N = parameter_count, a tied embedding counted once) plus 12·L·A·T for
+// attention's scores and weighted sums, A = n_head · head_dim the query width (n_embd in GPT-2;
+// PaLM, appendix B; nanoGPT's estimate_mfu).
+double training_flops_per_token(const models::LMShape& shape, int64_t parameter_count,
                                 int64_t seq_len);
 
 // The dense peak FLOP/s of a GPU by the driver's name, for matmuls in `dtype` (f32 counts as

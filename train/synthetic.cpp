@@ -254,7 +254,7 @@ std::unique_ptr<SyntheticTask> make_synthetic_task(std::string_view spec) {
   fail(kOp, "unknown task '{}'; valid tasks: {}", spec, kValidSpecs);
 }
 
-TaskAccuracy evaluate_task(models::GPT& model, const SyntheticTask& task, int64_t count,
+TaskAccuracy evaluate_task(models::CausalLM& model, const SyntheticTask& task, int64_t count,
                            const GreedyDecoder& decode, int64_t sample_count) {
   KILN_CHECK(count >= 1, kOp, "evaluate_task: count must be >= 1, got {}", count);
   KILN_CHECK(decode != nullptr, kOp, "evaluate_task: no decoder given");

@@ -18,7 +18,7 @@
 
 #include "core/random.h"
 #include "core/tensor.h"
-#include "models/gpt.h"
+#include "models/causal_lm.h"
 #include "text/char_tokenizer.h"
 
 namespace kiln::train {
@@ -108,13 +108,13 @@ struct TaskAccuracy {
 // ending early after `stop_id` (included). The trainer cannot call infer/ (a sibling layer), so
 // its caller passes this in: `kiln train` passes infer::greedy_generate.
 using GreedyDecoder = std::function<std::vector<std::vector<int64_t>>(
-    models::GPT& model, const std::vector<std::vector<int64_t>>& prompts, int64_t max_new_tokens,
+    models::CausalLM& model, const std::vector<std::vector<int64_t>>& prompts, int64_t max_new_tokens,
     int64_t stop_id)>;
 
 // Exact-match accuracy on the first `count` held-out problems: each prompt is continued by
 // `decode` (all in one batch) until '\n' or answer_length() + 1 tokens; an answer counts when
 // it is exactly the expected one followed by '\n'. The model's mode is restored afterwards.
-TaskAccuracy evaluate_task(models::GPT& model, const SyntheticTask& task, int64_t count,
+TaskAccuracy evaluate_task(models::CausalLM& model, const SyntheticTask& task, int64_t count,
                            const GreedyDecoder& decode, int64_t sample_count = 4);
 
 }  // namespace kiln::train

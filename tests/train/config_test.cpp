@@ -87,7 +87,8 @@ TEST(Config, JsonRoundTripKeepsEveryKey) {
 }
 
 TEST(Config, ShippedPresetsAreValid) {
-  for (const char* name : {"demo.toml", "shakespeare_char.toml", "gpt2_124m.toml"}) {
+  for (const char* name : {"demo.toml", "shakespeare_char.toml", "gpt2_124m.toml",
+                           "llama_124m.toml", "llama_smollm135m.toml", "llama_tiny_cpu.toml"}) {
     const TrainConfig c = load_config(fs::path(KILN_SOURCE_DIR) / "configs" / name);
     EXPECT_NO_THROW(c.validate()) << name;
   }

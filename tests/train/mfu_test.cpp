@@ -7,7 +7,7 @@ namespace {
 
 // GPT-2 small at T = 1024, the figure nanoGPT's estimate_mfu uses: 6·N + 12·L·C·T.
 TEST(Mfu, FlopsPerTokenFollowThePalmFormula) {
-  models::GPTConfig gpt2;  // 12 layers, 768 wide
+  const models::LMShape gpt2{50257, 1024, 12, 12, 12, 768, 64};
   const int64_t n = 124439808;
   EXPECT_DOUBLE_EQ(training_flops_per_token(gpt2, n, 1024),
                    6.0 * 124439808 + 12.0 * 12 * 768 * 1024);
@@ -15,6 +15,13 @@ TEST(Mfu, FlopsPerTokenFollowThePalmFormula) {
   EXPECT_DOUBLE_EQ(
       training_flops_per_token(gpt2, n, 2048) - training_flops_per_token(gpt2, n, 1024),
       12.0 * 12 * 768 * 1024);
+}
+
+// Grouped-query attention and a head_dim other than n_embd / n_head: attention's FLOPs follow the
+// query width n_head · head_dim, not n_embd.
+TEST(Mfu, AttentionFlopsFollowTheQueryWidth) {
+  const models::LMShape llama{256, 64, 2, 4, 2, 64, 24};
+  EXPECT_DOUBLE_EQ(training_flops_per_token(llama, 1000, 64), 6.0 * 1000 + 12.0 * 2 * 4 * 24 * 64);
 }
 
 TEST(Mfu, PeaksComeFromTheDriverNameAndTheDtype) {

@@ -9,6 +9,7 @@
 
 #include "core/ops.h"
 #include "infer/generation.h"
+#include "models/gpt.h"
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
 #include "train/synthetic.h"

@@ -212,7 +212,7 @@ TEST(Trainer, MfuIsReportedOnlyAgainstAKnownPeak) {
   run_training(c, std::nullopt, {});
   const auto model = models::load_gpt2(latest_checkpoint(with));
   const double flops_per_token =
-      training_flops_per_token(model->config(), model->parameter_count(), c.block_size);
+      training_flops_per_token(model->shape(), model->parameter_count(), c.block_size);
   const std::vector<nlohmann::json> records = step_records(with);
   ASSERT_EQ(records.size(), 3u);
   for (const nlohmann::json& r : records) {

@@ -406,6 +406,21 @@ void add_memory_bound_cases(std::vector<Case>& cases) {
           [](const Shape& s, DType d) { return std::vector<Tensor>{random_tensor({s[1]}, d)}; },
           [](const std::vector<Tensor>& in) { return kiln::rms_norm(in[0], in[1]); });
     }
+    // rope: a Llama query of GPT-2 small's size, [batch 8, 1024 positions, 12 heads, 64] rotated
+    // in its projection layout (time_dim 1). Forward reads x and the f32 cos/sin tables
+    // [1024, 32] and writes y; backward (the rotation by -θ) reads dy and the tables, writes dx.
+    {
+      const Shape shape{8, 1024, 12, 64};
+      const double n = static_cast<double>(kiln::shape_numel(shape));
+      const double tables = 2.0 * 1024 * 32 * 4;
+      add_rowwise(
+          cases, "rope", shape, dtype, 2 * n * e + tables, 4 * n * e + 2 * tables,
+          [](const Shape&, DType) {
+            return std::vector<Tensor>{random_tensor({1024, 32}, DType::f32),
+                                       random_tensor({1024, 32}, DType::f32)};
+          },
+          [](const std::vector<Tensor>& in) { return kiln::rope(in[0], in[1], in[2], 0, 1); });
+    }
     // softmax: forward reads x and writes y; backward reads y and dy and writes dx. The second
     // shape is GPT-2 small's attention scores: batch 8 x 12 heads x 1024 queries, 1024 keys.
     for (const Shape& shape : {Shape{16384, 4096}, Shape{8 * 12 * 1024, 1024}}) {
