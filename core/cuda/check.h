@@ -1,8 +1,8 @@
 #pragma once
-// CUDA_CHECK and friends: turn a failing status into a kiln::Error naming the call's file:line,
-// e.g. "[cublas] cublasLtMatmul(...) failed at core/ops/matmul.cpp:120: CUBLAS_STATUS_NOT_SUPPORTED
-// (the functionality requested is not supported)". cuDNN and NCCL are optional parts of a
-// toolkit: their macros exist only where their headers do.
+// KILN_CUDA_CHECK and friends: turn a failing status into a kiln::Error naming the call's
+// file:line, e.g. "[cublas] cublasLtMatmul(...) failed at core/ops/matmul.cpp:120:
+// CUBLAS_STATUS_NOT_SUPPORTED (the functionality requested is not supported)". cuDNN and NCCL are
+// optional parts of a toolkit: their macros exist only where their headers do.
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
 
@@ -17,7 +17,7 @@
 #define KILN_HAS_NCCL_HEADER 1
 #endif
 
-#define CUDA_CHECK(expr)                                                        \
+#define KILN_CUDA_CHECK(expr)                                                   \
   do {                                                                          \
     const cudaError_t kiln_status_ = (expr);                                    \
     if (kiln_status_ != cudaSuccess)                                            \
@@ -27,7 +27,7 @@
 
 // cuBLAS and cuBLASLt share cublasStatus_t; cuBLASLt's own name/description functions need no
 // libcublas, only the libcublasLt kiln links anyway.
-#define CUBLAS_CHECK(expr)                                                                      \
+#define KILN_CUBLAS_CHECK(expr)                                                                 \
   do {                                                                                          \
     const cublasStatus_t kiln_status_ = (expr);                                                 \
     if (kiln_status_ != CUBLAS_STATUS_SUCCESS)                                                  \
@@ -36,7 +36,7 @@
   } while (0)
 
 #ifdef KILN_HAS_CUDNN_HEADER
-#define CUDNN_CHECK(expr)                                                        \
+#define KILN_CUDNN_CHECK(expr)                                                   \
   do {                                                                           \
     const cudnnStatus_t kiln_status_ = (expr);                                   \
     if (kiln_status_ != CUDNN_STATUS_SUCCESS)                                    \
@@ -46,7 +46,7 @@
 #endif
 
 #ifdef KILN_HAS_NCCL_HEADER
-#define NCCL_CHECK(expr)                                                        \
+#define KILN_NCCL_CHECK(expr)                                                   \
   do {                                                                          \
     const ncclResult_t kiln_status_ = (expr);                                   \
     if (kiln_status_ != ncclSuccess)                                            \

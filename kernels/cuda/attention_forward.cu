@@ -276,8 +276,8 @@ bool attention_uses_tensor_cores(int64_t dim, bool is_16bit) {
 
 void check_attention_grid(const AttentionDims& d) {
   if (d.batch * d.heads > 65535 || d.dim > kAttentionMaxDim || d.tq > (1 << 30) || d.tk > (1 << 30))
-    throw std::runtime_error(
-        "[attention] sizes out of the CUDA kernels' range (batch · heads <= "
+    throw KernelError(
+        "sizes out of the CUDA kernels' range (batch · heads <= "
         "65535, head dim <= 256, sequence < 2^30)");
 }
 

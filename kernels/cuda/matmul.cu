@@ -27,18 +27,6 @@
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/matmul.h"
 
-// kernels/ cannot raise kiln::Error (it does not include core/); like KILN_CUDA_LAUNCH_CHECK,
-// this throws std::runtime_error with file:line and the status name.
-#define KILN_CUBLAS_LAUNCH_CHECK(expr)                                                             \
-  do {                                                                                             \
-    const cublasStatus_t kiln_status_ = (expr);                                                    \
-    if (kiln_status_ != CUBLAS_STATUS_SUCCESS)                                                     \
-      throw std::runtime_error(std::string("[cublas] ") + #expr + " failed at " + __FILE__ + ":" + \
-                               std::to_string(__LINE__) + ": " +                                   \
-                               cublasLtGetStatusName(kiln_status_) + " (" +                        \
-                               cublasLtGetStatusString(kiln_status_) + ")");                       \
-  } while (0)
-
 namespace kiln::kernels::cuda {
 namespace {
 
@@ -172,7 +160,7 @@ std::unique_ptr<Plan> make_plan(const BlasContext& ctx, const PlanKey& key, cons
   KILN_CUBLAS_LAUNCH_CHECK(cublasLtMatmulAlgoGetHeuristic(
       ctx.handle, plan->op, plan->a, plan->b, plan->c, plan->c, pref, 1, &result, &found));
   if (found == 0)
-    throw std::runtime_error("[matmul] cuBLASLt has no algorithm for " + describe(key));
+    throw KernelError("cuBLASLt has no algorithm for " + describe(key));
   plan->algo = result.algo;
   return plan;
 }
@@ -283,7 +271,7 @@ void gemm_batched(const BlasContext& ctx, int64_t batch, bool trans_a, bool tran
   const auto [b_run, b_stride] = inner(b_batch);
   const int64_t run = std::min(a_run, b_run);
   if (run > INT32_MAX)
-    throw std::runtime_error("[matmul] batch of " + std::to_string(run) +
+    throw KernelError("batch of " + std::to_string(run) +
                              " exceeds cuBLASLt's 32-bit batch count");
   for (int64_t first = 0; first < batch; first += run) {
     run_plan(ctx, trans_a, trans_b, m, n, k, a + a_batch.offset_of(first), lda, a_stride,
