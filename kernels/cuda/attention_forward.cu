@@ -19,6 +19,7 @@
 #include "kernels/cuda/attention_tiles.cuh"
 #include "kernels/cuda/convert.cuh"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/warp.cuh"
 
 namespace kiln::kernels::cuda {
 namespace {
@@ -177,18 +178,6 @@ __global__ void __launch_bounds__(Tile::kThreads)
 
 constexpr int kFmaWarps = 4;
 constexpr int kFmaPerLane = static_cast<int>(kAttentionMaxDim / 32);
-
-__device__ inline float warp_max(float x) {
-#pragma unroll
-  for (int o = 16; o > 0; o /= 2) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
-  return x;
-}
-
-__device__ inline float warp_sum(float x) {
-#pragma unroll
-  for (int o = 16; o > 0; o /= 2) x += __shfl_xor_sync(0xffffffffu, x, o);
-  return x;
-}
 
 // grid (ceil(tq / kFmaWarps), batch · heads); warp w of a block owns one query row.
 template <typename T>
