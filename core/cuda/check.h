@@ -2,7 +2,9 @@
 // KILN_CUDA_CHECK and friends: turn a failing status into a kiln::Error naming the call's
 // file:line, e.g. "[cublas] cublasLtMatmul(...) failed at core/ops/matmul.cpp:120:
 // CUBLAS_STATUS_NOT_SUPPORTED (the functionality requested is not supported)". cuDNN and NCCL are
-// optional parts of a toolkit: their macros exist only where their headers do.
+// optional parts of a toolkit: their macros exist only where their headers do. The launchers
+// in kernels/ use the KILN_*_LAUNCH_CHECK pair of kernels/cuda/check.h instead, which throws
+// kernels::KernelError for the op's dispatch to name.
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
 
