@@ -65,6 +65,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
              "targets have shape {}, expected {} (logits {} without the class dim)",
              shape_str(targets.shape()), shape_str(rows_shape), shape_str(logits.shape()));
   check_same_device(op, {logits, targets});
+  // The CPU kernels compute in f32 or f64; 16-bit logits go through an f32 copy, which makes
+  // the loss f32 as on CUDA and brings the gradient back in the logits' dtype.
+  if (logits.device().is_cpu() && (logits.dtype() == DType::bf16 || logits.dtype() == DType::f16))
+    return cross_entropy(logits.to(DType::f32), targets, ignore_index);
 
   CrossEntropySaved saved{
       logits.detach().contiguous(), targets.contiguous(), ignore_index, {}, nullptr};
