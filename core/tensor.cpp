@@ -8,8 +8,8 @@
 #include "core/backend/copy.h"
 #include "core/backend/on_device.h"
 #include "core/dispatch.h"
-#include "core/ops/shape.h"
 #include "core/ops/reduce.h"
+#include "core/ops/shape.h"
 #include "kernels/copy.h"
 #include "kernels/cpu/convert.h"
 

@@ -152,7 +152,8 @@ void copy_to_host(char* dst, const char* src, size_t nbytes, Staging& staging,
     const size_t offset = index * chunk;
     const size_t half = index % 2;
     KILN_CUDA_CHECK(cudaMemcpyAsync(staging.data + half * chunk, src + offset,
-                               std::min(chunk, nbytes - offset), cudaMemcpyDeviceToHost, stream));
+                                    std::min(chunk, nbytes - offset), cudaMemcpyDeviceToHost,
+                                    stream));
     KILN_CUDA_CHECK(cudaEventRecord(staging.ready[half], stream));
   };
   start(0);

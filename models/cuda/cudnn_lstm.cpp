@@ -38,8 +38,8 @@ using DataDesc = Descriptor<cudnnRNNDataDescriptor_t, cudnnCreateRNNDataDescript
 void set_sequences(const DataDesc& desc, int batch, int steps, int width) {
   const std::vector<int> lengths(static_cast<size_t>(batch), steps);
   KILN_CUDNN_CHECK(cudnnSetRNNDataDescriptor(desc.get(), CUDNN_DATA_FLOAT,
-                                        CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED, steps, batch,
-                                        width, lengths.data(), nullptr));
+                                             CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED, steps,
+                                             batch, width, lengths.data(), nullptr));
 }
 
 // The library context; declared first in Impl so that it outlives the descriptors.
@@ -106,24 +106,25 @@ CudnnLSTM::CudnnLSTM(const LSTM& lstm, int device) : impl_(std::make_unique<Impl
     for (int32_t id = 0; id < 8; ++id) {
       void* matrix = nullptr;
       void* bias_ptr = nullptr;
-      KILN_CUDNN_CHECK(cudnnGetRNNWeightParams(m.handle.get(), m.rnn.get(), static_cast<int32_t>(layer),
-                                          m.weight_bytes, m.weight_space.raw_data(), id,
-                                          matrix_desc.get(), &matrix, bias_desc.get(), &bias_ptr));
+      KILN_CUDNN_CHECK(cudnnGetRNNWeightParams(
+          m.handle.get(), m.rnn.get(), static_cast<int32_t>(layer), m.weight_bytes,
+          m.weight_space.raw_data(), id, matrix_desc.get(), &matrix, bias_desc.get(), &bias_ptr));
       const bool recurrent = id >= 4;
       const int64_t gate = id % 4;
       const Tensor source = (recurrent ? w.weight_hh : w.weight_ih).detach();
       const Tensor block =
           slice(source, 0, gate * H, (gate + 1) * H).contiguous().to(Device::cuda(device));
       KILN_CUDA_CHECK(cudaMemcpyAsync(matrix, block.raw_data(),
-                                 static_cast<size_t>(block.numel()) * sizeof(float),
-                                 cudaMemcpyDeviceToDevice, stream));
+                                      static_cast<size_t>(block.numel()) * sizeof(float),
+                                      cudaMemcpyDeviceToDevice, stream));
       if (bias && bias_ptr != nullptr) {
         const Tensor b =
             slice((recurrent ? *w.bias_hh : *w.bias_ih).detach(), 0, gate * H, (gate + 1) * H)
                 .contiguous()
                 .to(Device::cuda(device));
-        KILN_CUDA_CHECK(cudaMemcpyAsync(bias_ptr, b.raw_data(), static_cast<size_t>(H) * sizeof(float),
-                                   cudaMemcpyDeviceToDevice, stream));
+        KILN_CUDA_CHECK(cudaMemcpyAsync(bias_ptr, b.raw_data(),
+                                        static_cast<size_t>(H) * sizeof(float),
+                                        cudaMemcpyDeviceToDevice, stream));
       }
       // The staging blocks are freed in stream order after the copies that read them.
     }
@@ -155,11 +156,12 @@ Tensor CudnnLSTM::forward(const Tensor& x) const {
   TensorDesc state_desc;  // h and c: [layers, B, H]
   const int dims[3] = {static_cast<int>(m.num_layers), batch, static_cast<int>(m.hidden_size)};
   const int strides[3] = {batch * dims[2], dims[2], 1};
-  KILN_CUDNN_CHECK(cudnnSetTensorNdDescriptor(state_desc.get(), CUDNN_DATA_FLOAT, 3, dims, strides));
+  KILN_CUDNN_CHECK(
+      cudnnSetTensorNdDescriptor(state_desc.get(), CUDNN_DATA_FLOAT, 3, dims, strides));
 
   size_t work_bytes = 0, reserve_bytes = 0;
   KILN_CUDNN_CHECK(cudnnGetRNNTempSpaceSizes(m.handle.get(), m.rnn.get(), CUDNN_FWD_MODE_INFERENCE,
-                                        x_desc.get(), &work_bytes, &reserve_bytes));
+                                             x_desc.get(), &work_bytes, &reserve_bytes));
   const Tensor work = empty({static_cast<int64_t>(std::max<size_t>(work_bytes, 1))},
                             TensorOptions{DType::u8, device});
   // cudnnRNNForward reads the sequence lengths from device memory.
@@ -167,11 +169,11 @@ Tensor CudnnLSTM::forward(const Tensor& x) const {
       from_vector(std::vector<int32_t>(static_cast<size_t>(batch), steps), {batch}, device);
   KILN_CUDNN_CHECK(cudnnSetStream(m.handle.get(), kiln::cuda::launch_stream(m.device)));
   // Null hx/cx: a zero initial state; null hy/cy: the final state is not kept.
-  KILN_CUDNN_CHECK(cudnnRNNForward(m.handle.get(), m.rnn.get(), CUDNN_FWD_MODE_INFERENCE,
-                              lengths.data<int32_t>(), x_desc.get(), xc.raw_data(), y_desc.get(),
-                              y.raw_data(), state_desc.get(), nullptr, nullptr, state_desc.get(),
-                              nullptr, nullptr, m.weight_bytes, m.weight_space.raw_data(),
-                              work_bytes, work.raw_data(), 0, nullptr));
+  KILN_CUDNN_CHECK(cudnnRNNForward(
+      m.handle.get(), m.rnn.get(), CUDNN_FWD_MODE_INFERENCE, lengths.data<int32_t>(), x_desc.get(),
+      xc.raw_data(), y_desc.get(), y.raw_data(), state_desc.get(), nullptr, nullptr,
+      state_desc.get(), nullptr, nullptr, m.weight_bytes, m.weight_space.raw_data(), work_bytes,
+      work.raw_data(), 0, nullptr));
   return y;
 }
 

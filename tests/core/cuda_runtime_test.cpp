@@ -1,6 +1,6 @@
-// The CUDA runtime layer: error messages of KILN_CUDA_CHECK / KILN_CUBLAS_CHECK (formatting only, so these
-// run without a GPU in a CUDA build), host<->device copies through the pinned staging buffer,
-// and the pool's memory statistics (these skip without a device).
+// The CUDA runtime layer: error messages of KILN_CUDA_CHECK / KILN_CUBLAS_CHECK (formatting only,
+// so these run without a GPU in a CUDA build), host<->device copies through the pinned staging
+// buffer, and the pool's memory statistics (these skip without a device).
 #include <gtest/gtest.h>
 
 #ifdef KILN_CUDA

@@ -209,8 +209,8 @@ void add_copy_cases(std::vector<Case>& cases) {
   cases.push_back({"copy_memcpy/" + shape_name(shape) + "/f32/forward", 2 * bytes, 0, 2, make,
                    [bytes](const std::vector<Tensor>& s) {
                      KILN_CUDA_CHECK(cudaMemcpyAsync(s[1].raw_data(), s[0].raw_data(),
-                                                static_cast<size_t>(bytes),
-                                                cudaMemcpyDeviceToDevice, stream()));
+                                                     static_cast<size_t>(bytes),
+                                                     cudaMemcpyDeviceToDevice, stream()));
                    }});
   cases.push_back({"copy_kernel/" + shape_name(shape) + "/f32/forward", 2 * bytes, 0, 2, make,
                    [bytes](const std::vector<Tensor>& s) {
