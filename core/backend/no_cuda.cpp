@@ -18,7 +18,7 @@
 namespace kiln::backend {
 
 void built_without_cuda() {
-  throw kernels::KernelError("kiln was built without CUDA (rebuild with KILN_CUDA=ON)");
+  throw kernels::KernelError("", "kiln was built without CUDA (rebuild with KILN_CUDA=ON)");
 }
 
 // Each family's CUDA table accessor, throwing instead of returning the table.

@@ -23,7 +23,7 @@
 
 namespace kiln::backend {
 
-// What a CUDA table accessor does in a build without CUDA: throws kernels::KernelError, which
+// What a CUDA table accessor does in a build without CUDA: throws a kernels::KernelError, which
 // on_device reports under the op's name.
 [[noreturn]] void built_without_cuda();
 
@@ -38,7 +38,8 @@ R on_device(std::string_view op, const Device& device,
     const Backend& table = device.is_cuda() ? Backend::cuda() : Backend::cpu();
     return (table.*entry)(op, std::forward<Args>(args)...);
   } catch (const kernels::KernelError& e) {
-    fail(op, "{}", e.what());
+    if (e.api().empty()) fail(op, "{}", e.detail());
+    fail(op, "{}: {}", e.api(), e.detail());
   }
 }
 

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "core/cuda/check.h"
+#include "kernels/cuda/check.h"
 
 namespace kiln::cuda {
 namespace {

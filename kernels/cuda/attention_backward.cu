@@ -546,7 +546,7 @@ __global__ void __launch_bounds__(32 * kRowWarps)
 
 template <typename T>
 void dq_fill_zero(T* dq, int64_t n, cudaStream_t stream) {
-  KILN_CUDA_LAUNCH_CHECK(cudaMemsetAsync(dq, 0, static_cast<size_t>(n) * sizeof(T), stream));
+  KILN_CUDA_CHECK(cudaMemsetAsync(dq, 0, static_cast<size_t>(n) * sizeof(T), stream));
 }
 
 template <typename KTile, typename QTile, typename T>
@@ -560,34 +560,34 @@ void launch_backward_mma(const T* q, const T* k, const T* v, const T* dout, cons
   if (deterministic) {
     if (p.tk == 0) return dq_fill_zero<T>(dq, dq_elems, stream);
     const auto dkdv = dkdv_mma_kernel<KTile, false, T>;
-    KILN_CUDA_LAUNCH_CHECK(
+    KILN_CUDA_CHECK(
         cudaFuncSetAttribute(dkdv, cudaFuncAttributeMaxDynamicSharedMemorySize, kv_smem));
     dkdv<<<kv_grid, KTile::kThreads, kv_smem, stream>>>(q, k, v, dout, lse, delta, nullptr, dk, dv,
                                                         p);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaGetLastError());
     if (p.tq == 0) return;
     constexpr int q_smem = QTile::kDqSmemBytes;
     const auto dq_kernel = dq_mma_kernel<QTile, T>;
-    KILN_CUDA_LAUNCH_CHECK(
+    KILN_CUDA_CHECK(
         cudaFuncSetAttribute(dq_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, q_smem));
     const dim3 q_grid((p.tq + QTile::kBlockM - 1) / QTile::kBlockM, p.batch * p.heads);
     dq_kernel<<<q_grid, QTile::kThreads, q_smem, stream>>>(q, k, v, dout, lse, delta, dq, p);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaGetLastError());
     return;
   }
-  KILN_CUDA_LAUNCH_CHECK(
+  KILN_CUDA_CHECK(
       cudaMemsetAsync(dq_acc, 0, static_cast<size_t>(dq_elems) * sizeof(float), stream));
   if (p.tk > 0) {
     const auto dkdv = dkdv_mma_kernel<KTile, true, T>;
-    KILN_CUDA_LAUNCH_CHECK(
+    KILN_CUDA_CHECK(
         cudaFuncSetAttribute(dkdv, cudaFuncAttributeMaxDynamicSharedMemorySize, kv_smem));
     dkdv<<<kv_grid, KTile::kThreads, kv_smem, stream>>>(q, k, v, dout, lse, delta, dq_acc, dk, dv,
                                                         p);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaGetLastError());
   }
   dq_convert_kernel<T>
       <<<grid_for(dq_elems), kBlockSize, 0, stream>>>(dq_acc, dq, dq_elems, p.scale);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 constexpr int64_t kWorkspaceAlign = 256;
@@ -619,7 +619,7 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
   if (rows > 0) {
     const auto blocks = static_cast<unsigned>((rows + kRowWarps - 1) / kRowWarps);
     delta_kernel<T><<<blocks, 32 * kRowWarps, 0, stream>>>(dout, out, delta, rows, p.dim);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaGetLastError());
   }
   if constexpr (!std::is_same_v<T, float>) {
     if (attention_uses_tensor_cores(dims.dim, true)) {
@@ -645,13 +645,13 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
   if (p.tq > 0) {
     const dim3 q_grid((p.tq + kRowWarps - 1) / kRowWarps, p.batch * p.heads);
     dq_fma_kernel<T><<<q_grid, 32 * kRowWarps, 0, stream>>>(q, k, v, dout, lse, delta, dq, p);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaGetLastError());
   }
   if (p.tk > 0) {
     const dim3 kv_grid((p.tk + kRowWarps - 1) / kRowWarps, p.batch * p.kv_heads);
     dkdv_fma_kernel<T>
         <<<kv_grid, 32 * kRowWarps, 0, stream>>>(q, k, v, dout, lse, delta, dk, dv, p);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaGetLastError());
   }
 }
 

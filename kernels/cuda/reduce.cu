@@ -217,7 +217,7 @@ void reduce(const T* in, const StridedLayout& outer, const StridedLayout& reduce
   const int64_t chunk = std::max<int64_t>(1, ceil_div(num_reduced, splits));
   Acc* partial = nullptr;
   if (splits > 1) {
-    KILN_CUDA_LAUNCH_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial),
+    KILN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial),
                                            static_cast<size_t>(num_out * splits) * sizeof(Acc),
                                            stream));
   }
@@ -233,12 +233,12 @@ void reduce(const T* in, const StridedLayout& outer, const StridedLayout& reduce
     reduce_rows_kernel<kWarp><<<grid_for(num_out, kGroups), kBlockSize, 0, stream>>>(
         in, outer, reduced, num_out, num_reduced, chunk, splits, op, partial);
   }
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
   if (splits > 1) {
     combine_chunks_kernel<<<grid_for(num_out), kBlockSize, 0, stream>>>(partial, num_out, splits,
                                                                         op);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
-    KILN_CUDA_LAUNCH_CHECK(cudaFreeAsync(partial, stream));
+    KILN_CUDA_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaFreeAsync(partial, stream));
   }
 }
 
@@ -263,7 +263,7 @@ void max_reduce_backward(const T* grad_out, const int64_t* index, const StridedL
   if (num_out == 0) return;
   max_backward_kernel<<<grid_for(num_out), kBlockSize, 0, stream>>>(grad_out, index, outer, reduced,
                                                                     grad_in, num_out);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 #define KILN_CUDA_INSTANTIATE_REDUCE(T)                                                           \

@@ -108,7 +108,7 @@ void forward(const T* x, T* y, int64_t rows, int64_t cols, bool causal, int64_t 
   softmax_forward_kernel<T, kLog>
       <<<static_cast<unsigned>(rows), row_block_size(cols, kPack<T>), 0, stream>>>(x, y, cols,
                                                                                    causal, tq);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 template <typename T, bool kLog>
@@ -118,7 +118,7 @@ void backward(const T* y, const T* g, T* dx, int64_t rows, int64_t cols, bool ca
   softmax_backward_kernel<T, kLog>
       <<<static_cast<unsigned>(rows), row_block_size(cols, kPack<T>), 0, stream>>>(y, g, dx, cols,
                                                                                    causal, tq);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace

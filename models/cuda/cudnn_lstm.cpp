@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/cuda/check.h"
+#include "kernels/cuda/check.h"
 #include "core/cuda/runtime.h"
 #include "core/ops.h"
 

@@ -38,7 +38,7 @@ struct FailingBackend {
   int (*run)(std::string_view op, int value);
   static const FailingBackend& cpu() {
     static constexpr FailingBackend table{[](std::string_view, int value) -> int {
-      if (value < 0) throw kernels::KernelError("cuda: launch failed at kernels/x.cu:1: oops");
+      if (value < 0) throw kernels::KernelError("cuda", "launch failed at kernels/x.cu:1: oops");
       return value + 1;
     }};
     return table;

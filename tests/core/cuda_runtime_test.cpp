@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/cuda/check.h"
+#include "kernels/cuda/check.h"
 #include "core/cuda/runtime.h"
 #include "core/random.h"
 #include "core/tensor.h"

@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "bench/kernels/cuda/copy_kernel.h"
-#include "core/cuda/check.h"
+#include "kernels/cuda/check.h"
 #include "core/cuda/runtime.h"
 #include "core/ops.h"
 #include "train/adamw.h"
