@@ -1,18 +1,15 @@
 #pragma once
-// kiln's one exception type and the checks that raise it. Messages name the op, what was given
-// and what was expected: "[layer_norm] weight has shape [768], expected [1024] (...)".
+// The checks that raise kiln::Error (defined in kernels/error.h, so that every layer throws the
+// one type). Messages name the op, what was given and what was expected:
+// "[layer_norm] weight has shape [768], expected [1024] (...)".
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <stdexcept>
 #include <string>
 
-namespace kiln {
+#include "kernels/error.h"
 
-class Error : public std::runtime_error {
- public:
-  explicit Error(const std::string& message) : std::runtime_error(message) {}
-};
+namespace kiln {
 
 // Throws kiln::Error("[op] message") with a fmt-formatted message.
 template <typename... Args>
@@ -23,7 +20,7 @@ template <typename... Args>
 }  // namespace kiln
 
 // User-facing check: KILN_CHECK(cond, "op", "format {}", args...).
-#define KILN_CHECK(cond, op, ...)      \
-  do {                                 \
+#define KILN_CHECK(cond, op, ...)               \
+  do {                                          \
     if (!(cond)) ::kiln::fail(op, __VA_ARGS__); \
   } while (0)

@@ -1,12 +1,7 @@
 #include "core/random.h"
 
-#include "core/dispatch.h"
-#include "kernels/random.h"
-
-#ifdef KILN_CUDA
-#include "core/cuda/runtime.h"
-#include "kernels/cuda/random.h"
-#endif
+#include "core/backend/on_device.h"
+#include "core/backend/random.h"
 
 namespace kiln {
 
@@ -15,7 +10,9 @@ Generator& default_generator() {
   return generator;
 }
 
-void manual_seed(uint64_t seed) { default_generator().set_state(seed, 0); }
+void manual_seed(uint64_t seed) {
+  default_generator().set_state(seed, 0);
+}
 
 namespace {
 
@@ -29,13 +26,16 @@ Tensor finish(Tensor host, const TensorOptions& options) {
   return out;
 }
 
-DType draw_dtype(DType requested) { return requested == DType::f64 ? DType::f64 : DType::f32; }
-
-#ifdef KILN_CUDA
-bool draws_on_cuda(const TensorOptions& options, DType draw) {
-  return options.device.is_cuda() && draw != DType::f64;
+DType draw_dtype(DType requested) {
+  return requested == DType::f64 ? DType::f64 : DType::f32;
 }
-#endif
+
+// Where the draw happens: the CUDA kernels draw f32 (and i64); f64 is drawn on the host, and so
+// is everything in a CPU-only build, where moving the result raises the clear error.
+Device draw_device(const TensorOptions& options, DType draw) {
+  return cuda_compiled() && options.device.is_cuda() && draw != DType::f64 ? options.device
+                                                                           : Device::cpu();
+}
 
 }  // namespace
 
@@ -45,22 +45,11 @@ Tensor rand(const Shape& shape, TensorOptions options, Generator* generator, dou
              dtype_name(options.dtype));
   Generator& gen = generator ? *generator : default_generator();
   const DType draw = draw_dtype(options.dtype);
-#ifdef KILN_CUDA
-  if (draws_on_cuda(options, draw)) {
-    Tensor drawn = empty(shape, TensorOptions{draw, options.device});
-    const uint64_t first = gen.advance(static_cast<uint64_t>(drawn.numel()));
-    kernels::cuda::uniform(drawn.data<float>(), drawn.numel(), gen.seed(), first, low, high,
-                           cuda::launch_stream(options.device.index));
-    return finish(drawn, options);
-  }
-#endif
-  Tensor host = empty(shape, TensorOptions{draw});
-  const uint64_t first = gen.advance(static_cast<uint64_t>(host.numel()));
-  visit_float(host.dtype(), "rand", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::uniform(host.data<T>(), host.numel(), gen.seed(), first, low, high);
-  });
-  return finish(host, options);
+  const Tensor drawn = empty(shape, TensorOptions{draw, draw_device(options, draw)});
+  const uint64_t first = gen.advance(static_cast<uint64_t>(drawn.numel()));
+  on_device("rand", drawn.device(), &backend::RandomBackend::uniform, drawn, gen.seed(), first, low,
+            high);
+  return finish(drawn, options);
 }
 
 Tensor randn(const Shape& shape, TensorOptions options, Generator* generator, double mean,
@@ -69,41 +58,22 @@ Tensor randn(const Shape& shape, TensorOptions options, Generator* generator, do
              dtype_name(options.dtype));
   Generator& gen = generator ? *generator : default_generator();
   const DType draw = draw_dtype(options.dtype);
-#ifdef KILN_CUDA
-  if (draws_on_cuda(options, draw)) {
-    Tensor drawn = empty(shape, TensorOptions{draw, options.device});
-    const uint64_t first = gen.advance(static_cast<uint64_t>(drawn.numel()));
-    kernels::cuda::normal(drawn.data<float>(), drawn.numel(), gen.seed(), first, mean, std,
-                          cuda::launch_stream(options.device.index));
-    return finish(drawn, options);
-  }
-#endif
-  Tensor host = empty(shape, TensorOptions{draw});
-  const uint64_t first = gen.advance(static_cast<uint64_t>(host.numel()));
-  visit_float(host.dtype(), "randn", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::normal(host.data<T>(), host.numel(), gen.seed(), first, mean, std);
-  });
-  return finish(host, options);
+  const Tensor drawn = empty(shape, TensorOptions{draw, draw_device(options, draw)});
+  const uint64_t first = gen.advance(static_cast<uint64_t>(drawn.numel()));
+  on_device("randn", drawn.device(), &backend::RandomBackend::normal, drawn, gen.seed(), first,
+            mean, std);
+  return finish(drawn, options);
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions options,
                Generator* generator) {
   KILN_CHECK(high > low, "randint", "empty range [{}, {})", low, high);
   Generator& gen = generator ? *generator : default_generator();
-#ifdef KILN_CUDA
-  if (draws_on_cuda(options, DType::i64)) {
-    Tensor drawn = empty(shape, TensorOptions{DType::i64, options.device});
-    const uint64_t first = gen.advance(static_cast<uint64_t>(drawn.numel()));
-    kernels::cuda::randint(drawn.data<int64_t>(), drawn.numel(), gen.seed(), first, low, high,
-                           cuda::launch_stream(options.device.index));
-    return finish(drawn, options);
-  }
-#endif
-  Tensor host = empty(shape, TensorOptions{DType::i64});
-  const uint64_t first = gen.advance(static_cast<uint64_t>(host.numel()));
-  kernels::cpu::randint(host.data<int64_t>(), host.numel(), gen.seed(), first, low, high);
-  return finish(host, options);
+  const Tensor drawn = empty(shape, TensorOptions{DType::i64, draw_device(options, DType::i64)});
+  const uint64_t first = gen.advance(static_cast<uint64_t>(drawn.numel()));
+  on_device("randint", drawn.device(), &backend::RandomBackend::randint, drawn, gen.seed(), first,
+            low, high);
+  return finish(drawn, options);
 }
 
 }  // namespace kiln

@@ -5,15 +5,16 @@
 #include <sstream>
 
 #include "core/autograd.h"
+#include "core/backend/copy.h"
+#include "core/backend/on_device.h"
 #include "core/dispatch.h"
-#include "core/ops/shape.h"
 #include "core/ops/reduce.h"
+#include "core/ops/shape.h"
 #include "kernels/copy.h"
 #include "kernels/cpu/convert.h"
 
 #ifdef KILN_CUDA
 #include "core/cuda/runtime.h"
-#include "kernels/cuda/copy.h"
 #endif
 
 namespace kiln {
@@ -268,37 +269,13 @@ template Tensor from_vector<int64_t>(const std::vector<int64_t>&, const Shape&, 
 template Tensor from_vector<uint8_t>(const std::vector<uint8_t>&, const Shape&, Device);
 
 void fill_(const Tensor& t, double value) {
-  visit_dtype(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T v = kernels::cpu::convert<T>(value);
-    if (t.device().is_cpu()) {
-      kernels::cpu::fill(t.data<T>(), t.layout(), v, t.numel());
-      return;
-    }
-#ifdef KILN_CUDA
-    kernels::cuda::fill(t.data<T>(), t.layout(), v, t.numel(), cuda::launch_stream(t.device().index));
-#endif
-  });
+  on_device("fill", t.device(), &backend::CopyBackend::fill, t, value);
 }
 
 namespace {
 
 void copy_same_device(const Tensor& dst, const Tensor& src) {
-  visit_dtype(src.dtype(), [&](auto src_tag) {
-    visit_dtype(dst.dtype(), [&](auto dst_tag) {
-      using Src = decltype(src_tag);
-      using Dst = decltype(dst_tag);
-      if (dst.device().is_cpu()) {
-        kernels::cpu::copy_strided(src.data<Src>(), src.layout(), dst.data<Dst>(), dst.layout(),
-                                   dst.numel());
-        return;
-      }
-#ifdef KILN_CUDA
-      kernels::cuda::copy_strided(src.data<Src>(), src.layout(), dst.data<Dst>(), dst.layout(),
-                                  dst.numel(), cuda::launch_stream(dst.device().index));
-#endif
-    });
-  });
+  on_device("copy", dst.device(), &backend::CopyBackend::copy, src, dst);
 }
 
 }  // namespace

@@ -5,14 +5,7 @@
 #include <unordered_set>
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
-#include "core/ops/common.h"
-#include "kernels/grad_clip.h"
-
-#ifdef KILN_CUDA
-#include "core/cuda/runtime.h"
-#include "kernels/cuda/grad_clip.h"
-#endif
+#include "core/ops/optim.h"
 
 namespace kiln::train {
 namespace {
@@ -49,75 +42,13 @@ std::vector<std::vector<Tensor>> group_grads(const std::vector<Tensor>& grads) {
   return groups;
 }
 
-// Σ x² over a group of gradients, in double.
-double group_sum_of_squares(const std::vector<Tensor>& group, std::string_view op) {
-  const Tensor& first = group.front();
-  if (first.device().is_cuda()) {
-#ifdef KILN_CUDA
-    std::vector<Tensor> contiguous;
-    for (const Tensor& g : group) contiguous.push_back(g.contiguous());
-    const Tensor result = empty({}, TensorOptions{DType::f64, first.device()});
-    visit_cuda_float(first.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      std::vector<kernels::cuda::GradTensor<T>> tensors;
-      for (const Tensor& g : contiguous) tensors.push_back({g.data<T>(), g.numel()});
-      const auto count = static_cast<int64_t>(tensors.size());
-      const Tensor workspace = empty({kernels::cuda::grad_workspace_bytes(tensors.data(), count)},
-                                     TensorOptions{DType::u8, first.device()});
-      kernels::cuda::sum_of_squares(tensors.data(), count, result.data<double>(),
-                                    workspace.raw_data(),
-                                    cuda::launch_stream(first.device().index));
-    });
-    return result.item();
-#endif
-  }
-  double total = 0;
-  for (const Tensor& grad : group) {
-    const Tensor g = grad.contiguous();
-    total += visit_float(g.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      return kernels::cpu::sum_of_squares(g.data<T>(), g.numel());
-    });
-  }
-  return total;
-}
-
-void group_scale_(const std::vector<Tensor>& group, double scale, std::string_view op) {
-  const Tensor& first = group.front();
-  std::vector<Tensor> contiguous;
-  for (const Tensor& g : group) contiguous.push_back(g.contiguous());
-  if (first.device().is_cuda()) {
-#ifdef KILN_CUDA
-    visit_cuda_float(first.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      std::vector<kernels::cuda::GradTensor<T>> tensors;
-      for (const Tensor& g : contiguous) tensors.push_back({g.data<T>(), g.numel()});
-      const auto count = static_cast<int64_t>(tensors.size());
-      const Tensor workspace = empty({kernels::cuda::grad_workspace_bytes(tensors.data(), count)},
-                                     TensorOptions{DType::u8, first.device()});
-      kernels::cuda::scale_(tensors.data(), count, scale, workspace.raw_data(),
-                            cuda::launch_stream(first.device().index));
-    });
-#endif
-  } else {
-    for (const Tensor& g : contiguous) {
-      visit_float(g.dtype(), op, [&](auto tag) {
-        using T = decltype(tag);
-        kernels::cpu::scale_(g.data<T>(), g.numel(), scale);
-      });
-    }
-  }
-  for (size_t i = 0; i < group.size(); ++i)
-    if (!contiguous[i].same(group[i])) copy_(group[i], contiguous[i]);
-}
-
 }  // namespace
 
 double global_grad_norm(const std::vector<Tensor>& params) {
   NoGradGuard no_grad;
   double total = 0;
   for (const std::vector<Tensor>& group : group_grads(unique_grads(params, "grad_norm")))
-    total += group_sum_of_squares(group, "grad_norm");
+    total += grads_sum_of_squares(group);
   return std::sqrt(total);
 }
 
@@ -128,28 +59,14 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   const double scale = max_norm / (norm + 1e-6);
   NoGradGuard no_grad;
   for (const std::vector<Tensor>& group : group_grads(unique_grads(params, "clip_grad_norm")))
-    group_scale_(group, scale, "clip_grad_norm");
+    grads_scale_(group, scale);
   return norm;
 }
 
 bool grads_are_finite(const std::vector<Tensor>& params) {
   NoGradGuard no_grad;
-  for (const std::vector<Tensor>& group : group_grads(unique_grads(params, "grads_are_finite"))) {
-    if (group.front().device().is_cuda()) {
-      // Squares summed in double overflow for no finite f32/bf16/f16 value, so the sum is
-      // finite exactly when every element is: one reduction instead of a separate test.
-      if (!std::isfinite(group_sum_of_squares(group, "grads_are_finite"))) return false;
-      continue;
-    }
-    for (const Tensor& grad : group) {
-      const Tensor g = grad.contiguous();
-      const bool finite = visit_float(g.dtype(), "grads_are_finite", [&](auto tag) {
-        using T = decltype(tag);
-        return kernels::cpu::all_finite(g.data<T>(), g.numel());
-      });
-      if (!finite) return false;
-    }
-  }
+  for (const std::vector<Tensor>& group : group_grads(unique_grads(params, "grads_are_finite")))
+    if (!grads_all_finite(group)) return false;
   return true;
 }
 

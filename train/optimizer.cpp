@@ -113,6 +113,19 @@ std::vector<std::vector<size_t>> Optimizer::group_by_device_and_dtype(
   return groups;
 }
 
+void Optimizer::step_groups(const std::function<void(const std::vector<ParamUpdate>&)>& update) {
+  NoGradGuard no_grad;
+  for (const std::vector<size_t>& indices : group_by_device_and_dtype(parameters_with_grad())) {
+    std::vector<ParamUpdate> group;
+    for (const size_t i : indices) {
+      const Tensor& param = params_[i].second;
+      group.push_back({param, param.grad(), buffers(i), master(i), decays(i)});
+    }
+    update(group);
+  }
+  ++step_count_;
+}
+
 const Tensor& Optimizer::master(size_t i) {
   const Tensor& param = params_[i].second;
   Tensor& slot = masters_[i];

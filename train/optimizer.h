@@ -10,10 +10,12 @@
 // master rounded to its dtype. Gradients may carry a loss scale (set_grad_scale), which the
 // update divides out in f32.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "core/ops/optim.h"
 #include "core/tensor.h"
 #include "models/module.h"
 
@@ -62,13 +64,11 @@ class Optimizer {
   // Weight decay applies to matrices and embeddings (dim >= 2), not to biases and norm gains,
   // as in nanoGPT and most LLM recipes.
   bool decays(size_t i) const { return params_[i].second.dim() >= 2; }
-  // Indices of the parameters that have a gradient, all checked (dtype, shape, device,
-  // contiguity; f64 only on the CPU) before the caller modifies any.
-  std::vector<size_t> parameters_with_grad() const;
-  // `indices` split into groups of one device and dtype (one multi-tensor launch each), in
-  // order of first appearance.
-  std::vector<std::vector<size_t>> group_by_device_and_dtype(
-      const std::vector<size_t>& indices) const;
+  // The step every optimizer shares: the parameters that have a gradient, all checked first,
+  // in groups of one device and dtype (one multi-tensor launch each on CUDA), each group handed
+  // to `update` (adamw_update, sgd_update) with its state and master copies; then the step
+  // count advances. Runs without recording autograd.
+  void step_groups(const std::function<void(const std::vector<ParamUpdate>&)>& update);
   // The f32 master copy of a bf16/f16 parameter (made from its current value on first use);
   // undefined for f32/f64 parameters, which are their own master.
   const Tensor& master(size_t i);
@@ -76,9 +76,14 @@ class Optimizer {
   // parameters) on the parameter's device, made on first use and moved along when the
   // parameter has moved to another device or dtype since.
   std::vector<Tensor>& buffers(size_t i);
-  void advance_step() { ++step_count_; }
 
  private:
+  // Indices of the parameters that have a gradient, all checked (dtype, shape, device,
+  // contiguity; f64 only on the CPU) before the caller modifies any.
+  std::vector<size_t> parameters_with_grad() const;
+  // `indices` split into groups of one device and dtype, in order of first appearance.
+  std::vector<std::vector<size_t>> group_by_device_and_dtype(
+      const std::vector<size_t>& indices) const;
   std::string buffer_key(size_t buffer, size_t param) const;
 
   std::string op_;

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "core/cuda/check.h"
+#include "kernels/cuda/check.h"
 
 namespace kiln::cuda {
 namespace {
@@ -46,13 +46,13 @@ DeviceState& state(int device) {
   KILN_CHECK(device >= 0 && device < kMaxDevices, "cuda", "device index {} out of range", device);
   DeviceState& s = states()[device];
   std::call_once(s.init, [&] {
-    CUDA_CHECK(cudaSetDevice(device));
-    CUDA_CHECK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
+    KILN_CUDA_CHECK(cudaSetDevice(device));
+    KILN_CUDA_CHECK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
     // Keep freed memory in the pool instead of returning it to the driver at each sync.
     cudaMemPool_t pool;
-    CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+    KILN_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
     uint64_t threshold = UINT64_MAX;
-    CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
+    KILN_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
   });
   return s;
 }
@@ -71,7 +71,7 @@ int device_count() {
 
 std::string device_name(int device) {
   cudaDeviceProp properties{};
-  CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
+  KILN_CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
   return properties.name;
 }
 
@@ -81,13 +81,13 @@ cudaStream_t stream(int device) {
 
 cudaStream_t launch_stream(int device) {
   DeviceState& s = state(device);
-  CUDA_CHECK(cudaSetDevice(device));
+  KILN_CUDA_CHECK(cudaSetDevice(device));
   return s.stream;
 }
 
 void* allocate(size_t nbytes, int device) {
   DeviceState& s = state(device);
-  CUDA_CHECK(cudaSetDevice(device));
+  KILN_CUDA_CHECK(cudaSetDevice(device));
   void* ptr = nullptr;
   const cudaError_t status = cudaMallocAsync(&ptr, nbytes, s.stream);
   if (status == cudaErrorMemoryAllocation) {
@@ -97,7 +97,7 @@ void* allocate(size_t nbytes, int device) {
     fail("cuda", "out of memory on cuda:{}: requested {} bytes, {} bytes free of {}", device,
          nbytes, free_bytes, total_bytes);
   }
-  CUDA_CHECK(status);
+  KILN_CUDA_CHECK(status);
   return ptr;
 }
 
@@ -115,14 +115,14 @@ void reserve_staging(Staging& staging, size_t nbytes) {
   if (staging.capacity >= wanted) return;
   if (staging.data == nullptr) {
     for (cudaEvent_t& e : staging.ready)
-      CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+      KILN_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
   } else {
-    CUDA_CHECK(cudaFreeHost(staging.data));
+    KILN_CUDA_CHECK(cudaFreeHost(staging.data));
     staging.data = nullptr;
     staging.capacity = 0;
   }
   void* data = nullptr;
-  CUDA_CHECK(cudaMallocHost(&data, wanted));
+  KILN_CUDA_CHECK(cudaMallocHost(&data, wanted));
   staging.data = static_cast<char*>(data);
   staging.capacity = wanted;
 }
@@ -136,12 +136,12 @@ void copy_to_device(char* dst, const char* src, size_t nbytes, Staging& staging,
     const size_t len = std::min(chunk, nbytes - offset);
     char* slot = staging.data + half * chunk;
     // The half is free again once the transfer two chunks back has left it.
-    if (index >= 2) CUDA_CHECK(cudaEventSynchronize(staging.ready[half]));
+    if (index >= 2) KILN_CUDA_CHECK(cudaEventSynchronize(staging.ready[half]));
     std::memcpy(slot, src + offset, len);
-    CUDA_CHECK(cudaMemcpyAsync(dst + offset, slot, len, cudaMemcpyHostToDevice, stream));
-    CUDA_CHECK(cudaEventRecord(staging.ready[half], stream));
+    KILN_CUDA_CHECK(cudaMemcpyAsync(dst + offset, slot, len, cudaMemcpyHostToDevice, stream));
+    KILN_CUDA_CHECK(cudaEventRecord(staging.ready[half], stream));
   }
-  CUDA_CHECK(cudaStreamSynchronize(stream));
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
 void copy_to_host(char* dst, const char* src, size_t nbytes, Staging& staging,
@@ -151,9 +151,10 @@ void copy_to_host(char* dst, const char* src, size_t nbytes, Staging& staging,
   auto start = [&](size_t index) {
     const size_t offset = index * chunk;
     const size_t half = index % 2;
-    CUDA_CHECK(cudaMemcpyAsync(staging.data + half * chunk, src + offset,
-                               std::min(chunk, nbytes - offset), cudaMemcpyDeviceToHost, stream));
-    CUDA_CHECK(cudaEventRecord(staging.ready[half], stream));
+    KILN_CUDA_CHECK(cudaMemcpyAsync(staging.data + half * chunk, src + offset,
+                                    std::min(chunk, nbytes - offset), cudaMemcpyDeviceToHost,
+                                    stream));
+    KILN_CUDA_CHECK(cudaEventRecord(staging.ready[half], stream));
   };
   start(0);
   for (size_t index = 0; index < chunks; ++index) {
@@ -161,7 +162,7 @@ void copy_to_host(char* dst, const char* src, size_t nbytes, Staging& staging,
     if (index + 1 < chunks) start(index + 1);
     const size_t offset = index * chunk;
     const size_t half = index % 2;
-    CUDA_CHECK(cudaEventSynchronize(staging.ready[half]));
+    KILN_CUDA_CHECK(cudaEventSynchronize(staging.ready[half]));
     std::memcpy(dst + offset, staging.data + half * chunk, std::min(chunk, nbytes - offset));
   }
 }
@@ -170,10 +171,10 @@ void copy_to_host(char* dst, const char* src, size_t nbytes, Staging& staging,
 
 void copy(void* dst, const void* src, size_t nbytes, cudaMemcpyKind kind, int device) {
   DeviceState& s = state(device);
-  CUDA_CHECK(cudaSetDevice(device));
+  KILN_CUDA_CHECK(cudaSetDevice(device));
   if (kind == cudaMemcpyDeviceToDevice || nbytes == 0) {
-    CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, kind, s.stream));
-    CUDA_CHECK(cudaStreamSynchronize(s.stream));
+    KILN_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, kind, s.stream));
+    KILN_CUDA_CHECK(cudaStreamSynchronize(s.stream));
     return;
   }
   std::lock_guard lock(s.staging.mutex);
@@ -188,16 +189,16 @@ void copy(void* dst, const void* src, size_t nbytes, cudaMemcpyKind kind, int de
 }
 
 void synchronize(int device) {
-  CUDA_CHECK(cudaStreamSynchronize(state(device).stream));
+  KILN_CUDA_CHECK(cudaStreamSynchronize(state(device).stream));
 }
 
 MemoryStats memory_stats(int device) {
   state(device);
   cudaMemPool_t pool;
-  CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+  KILN_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
   uint64_t current = 0, peak = 0;
-  CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &current));
-  CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &peak));
+  KILN_CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &current));
+  KILN_CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &peak));
   return {current, peak};
 }
 
@@ -206,8 +207,8 @@ namespace {
 DeviceState& blas_state(int device) {
   DeviceState& s = state(device);
   std::call_once(s.blas_init, [&] {
-    CUDA_CHECK(cudaSetDevice(device));
-    CUBLAS_CHECK(cublasLtCreate(&s.blas));
+    KILN_CUDA_CHECK(cudaSetDevice(device));
+    KILN_CUBLAS_CHECK(cublasLtCreate(&s.blas));
     s.workspace = {allocate(kBlasWorkspaceBytes, device), kBlasWorkspaceBytes};
   });
   return s;

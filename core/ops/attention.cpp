@@ -3,20 +3,17 @@
 #include <cmath>
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
+#include "core/backend/attention.h"
+#include "core/backend/on_device.h"
 #include "core/ops/common.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/matmul.h"
 #include "core/ops/softmax.h"
-#include "kernels/attention.h"
-
-#ifdef KILN_CUDA
-#include "core/cuda/runtime.h"
-#include "kernels/cuda/attention.h"
-#endif
 
 namespace kiln {
 namespace {
+
+using backend::AttentionBackend;
 
 constexpr std::string_view kOp = "scaled_dot_product_attention";
 
@@ -62,86 +59,45 @@ std::pair<Tensor, Tensor> naive_attention(const Tensor& q, const Tensor& k, cons
   return {out, probs};
 }
 
-Tensor fused_cpu(const Tensor& q, const Tensor& k, const Tensor& v,
-                 const kernels::AttentionDims& dims) {
-  const Tensor qc = q.detach().contiguous();
-  const Tensor kc = k.detach().contiguous();
-  const Tensor vc = v.detach().contiguous();
-  const TensorOptions options{q.dtype(), q.device()};
-  Tensor out = empty(q.shape(), options);
-  const Tensor lse = empty({dims.batch, dims.heads, dims.tq}, options);
-  visit_float(q.dtype(), kOp, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::attention_forward(qc.data<T>(), kc.data<T>(), vc.data<T>(), out.data<T>(),
-                                    lse.data<T>(), dims);
-  });
-  record(std::string(kOp), out, {q, k, v},
-         [qc, kc, vc, o = out.detach(), lse, dims](
-             const Tensor& g, const std::vector<bool>& needs) -> std::vector<Tensor> {
-           const Tensor gc = g.contiguous();
-           const TensorOptions opts{qc.dtype(), qc.device()};
-           Tensor dq = needs[0] ? empty(qc.shape(), opts) : Tensor();
-           Tensor dk = needs[1] ? empty(kc.shape(), opts) : Tensor();
-           Tensor dv = needs[2] ? empty(vc.shape(), opts) : Tensor();
-           visit_float(qc.dtype(), kOp, [&](auto tag) {
-             using T = decltype(tag);
-             kernels::cpu::attention_backward(
-                 qc.data<T>(), kc.data<T>(), vc.data<T>(), o.data<T>(), lse.data<T>(), gc.data<T>(),
-                 dq.defined() ? dq.data<T>() : nullptr, dk.defined() ? dk.data<T>() : nullptr,
-                 dv.defined() ? dv.data<T>() : nullptr, dims);
-           });
-           return {dq, dk, dv};
-         });
-  return out;
+// What the fused backward keeps: the contiguous inputs, the output and its log-sum-exp.
+struct AttentionSaved {
+  Tensor q, k, v, out, lse;
+  kernels::AttentionDims dims;
+  bool deterministic = false;
+};
+
+std::vector<Tensor> attention_backward(const AttentionSaved& s, const Tensor& grad,
+                                       const std::vector<bool>& needs) {
+  const TensorOptions options{s.q.dtype(), s.q.device()};
+  const Tensor dq = needs[0] ? empty(s.q.shape(), options) : Tensor();
+  const Tensor dk = needs[1] ? empty(s.k.shape(), options) : Tensor();
+  const Tensor dv = needs[2] ? empty(s.v.shape(), options) : Tensor();
+  on_device(kOp, s.q.device(), &AttentionBackend::backward, s.q, s.k, s.v, s.out, s.lse,
+            grad.contiguous(), dq, dk, dv, s.dims, s.deterministic);
+  return {dq, dk, dv};
 }
 
-#ifdef KILN_CUDA
-// The log-sum-exp is kept in f32 whatever the element type: the backward's probabilities are
-// exp(s - lse), and a 16-bit lse would cost them their precision.
-Tensor fused_cuda(const Tensor& q, const Tensor& k, const Tensor& v,
-                  const kernels::AttentionDims& dims, bool deterministic) {
-  KILN_CHECK(dims.dim <= kernels::cuda::kAttentionMaxDim, kOp,
-             "q has shape {}, expected a head dim of at most {} on CUDA", shape_str(q.shape()),
-             kernels::cuda::kAttentionMaxDim);
-  KILN_CHECK(dims.batch * dims.heads <= 65535, kOp,
-             "q has shape {}: batch · heads is {}, at most 65535 on CUDA", shape_str(q.shape()),
-             dims.batch * dims.heads);
-  const Tensor qc = q.detach().contiguous();
-  const Tensor kc = k.detach().contiguous();
-  const Tensor vc = v.detach().contiguous();
-  const int device = q.device().index;
+Tensor fused_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                       const kernels::AttentionDims& dims, bool deterministic) {
+  AttentionSaved saved{q.detach().contiguous(),
+                       k.detach().contiguous(),
+                       v.detach().contiguous(),
+                       Tensor(),
+                       Tensor(),
+                       dims,
+                       deterministic};
   Tensor out = empty(q.shape(), TensorOptions{q.dtype(), q.device()});
-  const Tensor lse =
-      empty({dims.batch, dims.heads, dims.tq}, TensorOptions{DType::f32, q.device()});
-  visit_cuda_float(q.dtype(), kOp, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cuda::attention_forward<T>(qc.data<T>(), kc.data<T>(), vc.data<T>(), out.data<T>(),
-                                        lse.data<float>(), dims, cuda::launch_stream(device));
-  });
+  saved.out = out.detach();
+  saved.lse = empty({dims.batch, dims.heads, dims.tq},
+                    TensorOptions{q.device().is_cuda() ? DType::f32 : q.dtype(), q.device()});
+  on_device(kOp, q.device(), &AttentionBackend::forward, saved.q, saved.k, saved.v, out, saved.lse,
+            dims);
   record(std::string(kOp), out, {q, k, v},
-         [qc, kc, vc, o = out.detach(), lse, dims, deterministic, device](
-             const Tensor& g, const std::vector<bool>& needs) -> std::vector<Tensor> {
-           const Tensor gc = g.contiguous();
-           const TensorOptions opts{qc.dtype(), qc.device()};
-           // The kernels produce all three together.
-           Tensor dq = empty(qc.shape(), opts);
-           Tensor dk = empty(kc.shape(), opts);
-           Tensor dv = empty(vc.shape(), opts);
-           visit_cuda_float(qc.dtype(), kOp, [&](auto tag) {
-             using T = decltype(tag);
-             const int64_t bytes =
-                 kernels::cuda::attention_backward_workspace<T>(dims, deterministic);
-             const Tensor workspace = empty({bytes}, TensorOptions{DType::u8, qc.device()});
-             kernels::cuda::attention_backward<T>(
-                 qc.data<T>(), kc.data<T>(), vc.data<T>(), o.data<T>(), lse.data<float>(),
-                 gc.data<T>(), dq.data<T>(), dk.data<T>(), dv.data<T>(), workspace.data<uint8_t>(),
-                 dims, deterministic, cuda::launch_stream(device));
-           });
-           return {needs[0] ? dq : Tensor(), needs[1] ? dk : Tensor(), needs[2] ? dv : Tensor()};
+         [saved](const Tensor& g, const std::vector<bool>& needs) {
+           return attention_backward(saved, g, needs);
          });
   return out;
 }
-#endif
 
 }  // namespace
 
@@ -149,14 +105,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
                                     const AttentionOptions& options) {
   const kernels::AttentionDims dims = validate(q, k, v, options);
   if (options.impl == AttentionImpl::naive) return naive_attention(q, k, v, dims).first;
-  if (q.device().is_cuda()) {
-#ifdef KILN_CUDA
-    return fused_cuda(q, k, v, dims, options.deterministic);
-#else
-    no_cuda_kernel(kOp);
-#endif
-  }
-  return fused_cpu(q, k, v, dims);
+  return fused_attention(q, k, v, dims, options.deterministic);
 }
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal,

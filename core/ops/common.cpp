@@ -31,10 +31,6 @@ void check_dim(std::string_view op, std::string_view what, const Tensor& t, int6
              ndim);
 }
 
-void no_cuda_kernel(std::string_view op) {
-  fail(op, "has no CUDA kernel yet; move the tensors to the CPU with .to(Device::cpu())");
-}
-
 kernels::StridedLayout broadcast_layout(const Tensor& t, const Shape& shape) {
   const size_t lead = shape.size() - t.shape().size();
   Shape strides(shape.size(), 0);

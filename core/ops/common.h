@@ -15,8 +15,6 @@ void check_same_dtype(std::string_view op, std::string_view what, const Tensor& 
                       const Tensor& like);
 void check_floating(std::string_view op, std::string_view what, const Tensor& t);
 void check_dim(std::string_view op, std::string_view what, const Tensor& t, int64_t ndim);
-// The op has no CUDA kernel yet: a clear error rather than a wrong answer.
-[[noreturn]] void no_cuda_kernel(std::string_view op);
 
 // The layout that reads `t` as if broadcast to `shape` (stride 0 on broadcast dims).
 kernels::StridedLayout broadcast_layout(const Tensor& t, const Shape& shape);

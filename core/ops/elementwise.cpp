@@ -3,45 +3,19 @@
 #include <cmath>
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
+#include "core/backend/elementwise.h"
+#include "core/backend/on_device.h"
 #include "core/ops/common.h"
 #include "core/ops/reduce.h"
-#include "kernels/elementwise.h"
-
-#ifdef KILN_CUDA
-#include "core/cuda/runtime.h"
-#include "kernels/cuda/elementwise.h"
-#endif
 
 namespace kiln {
 
+using backend::ElementwiseBackend;
 using kernels::BinaryOp;
 using kernels::CompareOp;
 using kernels::UnaryOp;
 
 namespace {
-
-// Arithmetic types: floating (differentiable) and the index types.
-template <typename F>
-void visit_arithmetic(DType dtype, std::string_view op, F&& f) {
-  switch (dtype) {
-    case DType::i32: return f(int32_t{});
-    case DType::i64: return f(int64_t{});
-    default: return visit_float(dtype, op, f);
-  }
-}
-
-#ifdef KILN_CUDA
-// The CUDA arithmetic types: the CUDA floating types and the index types.
-template <typename F>
-void visit_cuda_arithmetic(DType dtype, std::string_view op, F&& f) {
-  switch (dtype) {
-    case DType::i32: return f(int32_t{});
-    case DType::i64: return f(int64_t{});
-    default: return visit_cuda_float(dtype, op, f);
-  }
-}
-#endif
 
 Shape check_binary(std::string_view op, const Tensor& a, const Tensor& b) {
   check_same_device(op, {a, b});
@@ -52,22 +26,8 @@ Shape check_binary(std::string_view op, const Tensor& a, const Tensor& b) {
 Tensor binary_forward(std::string_view op, BinaryOp kind, const Tensor& a, const Tensor& b) {
   const Shape shape = check_binary(op, a, b);
   Tensor out = empty(shape, TensorOptions{a.dtype(), a.device()});
-  if (a.device().is_cuda()) {
-#ifdef KILN_CUDA
-    visit_cuda_arithmetic(a.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cuda::binary(kind, a.data<T>(), broadcast_layout(a, shape), b.data<T>(),
-                            broadcast_layout(b, shape), out.data<T>(), out.numel(),
-                            cuda::launch_stream(a.device().index));
-    });
-#endif
-  } else {
-    visit_arithmetic(a.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::binary(kind, a.data<T>(), broadcast_layout(a, shape), b.data<T>(),
-                           broadcast_layout(b, shape), out.data<T>(), out.numel());
-    });
-  }
+  on_device(op, a.device(), &ElementwiseBackend::binary, kind, a, broadcast_layout(a, shape), b,
+            broadcast_layout(b, shape), out);
   return out;
 }
 
@@ -76,45 +36,21 @@ Tensor scalar_like(double value, const Tensor& like) {
   return full({}, value, TensorOptions{like.dtype(), like.device()});
 }
 
+// The gradient of a unary map, from its input and output (sigmoid and tanh use the output).
+std::vector<Tensor> unary_backward(std::string_view op, UnaryOp kind, const Tensor& x,
+                                   const Tensor& out, const Tensor& grad) {
+  const Tensor dx = empty(x.shape(), TensorOptions{x.dtype(), x.device()});
+  on_device(op, x.device(), &ElementwiseBackend::unary_backward, kind, x.contiguous(), out,
+            grad.contiguous(), dx);
+  return {dx};
+}
+
 Tensor unary_op(std::string_view op, UnaryOp kind, const Tensor& x) {
   Tensor out = empty(x.shape(), TensorOptions{x.dtype(), x.device()});
-  if (x.device().is_cuda()) {
-#ifdef KILN_CUDA
-    visit_cuda_float(x.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cuda::unary(kind, x.data<T>(), x.layout(), out.data<T>(), x.numel(),
-                           cuda::launch_stream(x.device().index));
-    });
-#endif
-  } else {
-    visit_float(x.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::unary(kind, x.data<T>(), x.layout(), out.data<T>(), x.numel());
-    });
-  }
-  const Tensor saved_out = out.detach();
+  on_device(op, x.device(), &ElementwiseBackend::unary, kind, x, out);
   record(std::string(op), out, {x},
-         [op, kind, x, saved_out](const Tensor& g, const std::vector<bool>&) -> std::vector<Tensor> {
-           const Tensor xc = x.contiguous();
-           const Tensor gc = g.contiguous();
-           Tensor dx = empty(x.shape(), TensorOptions{x.dtype(), x.device()});
-           if (x.device().is_cuda()) {
-#ifdef KILN_CUDA
-             visit_cuda_float(x.dtype(), op, [&](auto tag) {
-               using T = decltype(tag);
-               kernels::cuda::unary_backward(kind, xc.data<T>(), saved_out.data<T>(),
-                                             gc.data<T>(), dx.data<T>(), x.numel(),
-                                             cuda::launch_stream(x.device().index));
-             });
-#endif
-           } else {
-             visit_float(x.dtype(), op, [&](auto tag) {
-               using T = decltype(tag);
-               kernels::cpu::unary_backward(kind, xc.data<T>(), saved_out.data<T>(),
-                                            gc.data<T>(), dx.data<T>(), x.numel());
-             });
-           }
-           return {dx};
+         [op, kind, x, saved_out = out.detach()](const Tensor& g, const std::vector<bool>&) {
+           return unary_backward(op, kind, x, saved_out, g);
          });
   return out;
 }
@@ -122,22 +58,8 @@ Tensor unary_op(std::string_view op, UnaryOp kind, const Tensor& x) {
 Tensor compare_op(std::string_view op, CompareOp kind, const Tensor& a, const Tensor& b) {
   const Shape shape = check_binary(op, a, b);
   Tensor out = empty(shape, TensorOptions{DType::boolean, a.device()});
-  if (a.device().is_cuda()) {
-#ifdef KILN_CUDA
-    visit_cuda_arithmetic(a.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cuda::compare(kind, a.data<T>(), broadcast_layout(a, shape), b.data<T>(),
-                             broadcast_layout(b, shape), out.data<bool>(), out.numel(),
-                             cuda::launch_stream(a.device().index));
-    });
-#endif
-  } else {
-    visit_arithmetic(a.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::compare(kind, a.data<T>(), broadcast_layout(a, shape), b.data<T>(),
-                            broadcast_layout(b, shape), out.data<bool>(), out.numel());
-    });
-  }
+  on_device(op, a.device(), &ElementwiseBackend::compare, kind, a, broadcast_layout(a, shape), b,
+            broadcast_layout(b, shape), out);
   return out;
 }
 
@@ -218,30 +140,76 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
   return select_extreme("minimum", BinaryOp::minimum, a, b);
 }
 
-Tensor add(const Tensor& a, double b) { return add(a, scalar_like(b, a)); }
-Tensor sub(const Tensor& a, double b) { return sub(a, scalar_like(b, a)); }
-Tensor sub(double a, const Tensor& b) { return sub(scalar_like(a, b), b); }
-Tensor mul(const Tensor& a, double b) { return mul(a, scalar_like(b, a)); }
-Tensor div(const Tensor& a, double b) { return div(a, scalar_like(b, a)); }
-Tensor div(double a, const Tensor& b) { return div(scalar_like(a, b), b); }
-Tensor pow(const Tensor& a, double exponent) { return pow(a, scalar_like(exponent, a)); }
+Tensor add(const Tensor& a, double b) {
+  return add(a, scalar_like(b, a));
+}
+Tensor sub(const Tensor& a, double b) {
+  return sub(a, scalar_like(b, a));
+}
+Tensor sub(double a, const Tensor& b) {
+  return sub(scalar_like(a, b), b);
+}
+Tensor mul(const Tensor& a, double b) {
+  return mul(a, scalar_like(b, a));
+}
+Tensor div(const Tensor& a, double b) {
+  return div(a, scalar_like(b, a));
+}
+Tensor div(double a, const Tensor& b) {
+  return div(scalar_like(a, b), b);
+}
+Tensor pow(const Tensor& a, double exponent) {
+  return pow(a, scalar_like(exponent, a));
+}
 
-Tensor neg(const Tensor& x) { return unary_op("neg", UnaryOp::neg, x); }
-Tensor exp(const Tensor& x) { return unary_op("exp", UnaryOp::exp, x); }
-Tensor log(const Tensor& x) { return unary_op("log", UnaryOp::log, x); }
-Tensor sqrt(const Tensor& x) { return unary_op("sqrt", UnaryOp::sqrt, x); }
-Tensor tanh(const Tensor& x) { return unary_op("tanh", UnaryOp::tanh, x); }
-Tensor sigmoid(const Tensor& x) { return unary_op("sigmoid", UnaryOp::sigmoid, x); }
-Tensor relu(const Tensor& x) { return unary_op("relu", UnaryOp::relu, x); }
-Tensor gelu(const Tensor& x) { return unary_op("gelu", UnaryOp::gelu, x); }
-Tensor silu(const Tensor& x) { return unary_op("silu", UnaryOp::silu, x); }
-Tensor abs(const Tensor& x) { return unary_op("abs", UnaryOp::abs, x); }
+Tensor neg(const Tensor& x) {
+  return unary_op("neg", UnaryOp::neg, x);
+}
+Tensor exp(const Tensor& x) {
+  return unary_op("exp", UnaryOp::exp, x);
+}
+Tensor log(const Tensor& x) {
+  return unary_op("log", UnaryOp::log, x);
+}
+Tensor sqrt(const Tensor& x) {
+  return unary_op("sqrt", UnaryOp::sqrt, x);
+}
+Tensor tanh(const Tensor& x) {
+  return unary_op("tanh", UnaryOp::tanh, x);
+}
+Tensor sigmoid(const Tensor& x) {
+  return unary_op("sigmoid", UnaryOp::sigmoid, x);
+}
+Tensor relu(const Tensor& x) {
+  return unary_op("relu", UnaryOp::relu, x);
+}
+Tensor gelu(const Tensor& x) {
+  return unary_op("gelu", UnaryOp::gelu, x);
+}
+Tensor silu(const Tensor& x) {
+  return unary_op("silu", UnaryOp::silu, x);
+}
+Tensor abs(const Tensor& x) {
+  return unary_op("abs", UnaryOp::abs, x);
+}
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare_op("eq", CompareOp::eq, a, b); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare_op("ne", CompareOp::ne, a, b); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare_op("lt", CompareOp::lt, a, b); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare_op("le", CompareOp::le, a, b); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare_op("gt", CompareOp::gt, a, b); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare_op("ge", CompareOp::ge, a, b); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return compare_op("eq", CompareOp::eq, a, b);
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return compare_op("ne", CompareOp::ne, a, b);
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return compare_op("lt", CompareOp::lt, a, b);
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return compare_op("le", CompareOp::le, a, b);
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return compare_op("gt", CompareOp::gt, a, b);
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return compare_op("ge", CompareOp::ge, a, b);
+}
 
 }  // namespace kiln

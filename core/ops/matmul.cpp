@@ -6,30 +6,17 @@
 #include <optional>
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
+#include "core/backend/matmul.h"
+#include "core/backend/on_device.h"
 #include "core/ops/common.h"
 #include "core/ops/reduce.h"
-#include "kernels/matmul.h"
-
-#ifdef KILN_CUDA
-#include "core/cuda/runtime.h"
-#include "kernels/cuda/matmul.h"
-#endif
 
 namespace kiln {
 namespace {
 
-std::atomic<bool> tf32_allowed{false};
+using backend::MatmulBackend;
 
-#ifdef KILN_CUDA
-// The handle, workspace and stream of the device `t` lives on (making it current).
-kernels::cuda::BlasContext blas_context(const Tensor& t) {
-  const int device = t.device().index;
-  const cudaStream_t stream = cuda::launch_stream(device);
-  const cuda::BlasWorkspace workspace = cuda::blas_workspace(device);
-  return {cuda::blas_handle(device), device, workspace.data, workspace.bytes, stream};
-}
-#endif
+std::atomic<bool> tf32_allowed{false};
 
 // A matrix as CBLAS reads it: the tensor whose data pointer is passed (the input itself, or a
 // contiguous copy when its strides fit no BLAS layout), whether it is stored transposed
@@ -111,33 +98,8 @@ Tensor rows_times(std::string_view op, const Tensor& x, const Tensor& w, bool tr
   Shape shape(x.shape().begin(), x.shape().end() - 1);
   shape.push_back(q);
   Tensor out = empty(shape, TensorOptions{x.dtype(), x.device()});
-  if (x.device().is_cuda()) {
-#ifdef KILN_CUDA
-    // A bias that is a view into another tensor may be misaligned for cuBLASLt's vector reads;
-    // a copy has storage of its own, which the pool aligns.
-    Tensor b = bias != nullptr ? bias->detach().contiguous() : Tensor();
-    if (b.defined() && b.offset() != 0) b = b.clone();
-    visit_cuda_float(x.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cuda::gemm(blas_context(x), mx.transposed, transpose_w != mw.transposed, rows, q, p,
-                          mx.base.data<T>(), mx.ld, mw.base.data<T>(), mw.ld,
-                          b.defined() ? b.data<T>() : nullptr, out.data<T>(), allow_tf32());
-    });
-#endif
-    return out;
-  }
-  visit_float(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    T beta = T(0);
-    if (bias != nullptr) {
-      const Tensor b = bias->detach().contiguous();
-      kernels::cpu::broadcast_rows(b.data<T>(), out.data<T>(), rows, q, q);
-      beta = T(1);
-    }
-    kernels::cpu::gemm(mx.transposed, transpose_w != mw.transposed, rows, q, p, mx.base.data<T>(),
-                       mx.ld, mw.base.data<T>(), mw.ld, beta, out.data<T>(),
-                       std::max<int64_t>(1, q));
-  });
+  on_device(op, x.device(), &MatmulBackend::gemm, mx.transposed, transpose_w != mw.transposed, rows,
+            q, p, mx.base, mx.ld, mw.base, mw.ld, bias != nullptr ? *bias : Tensor(), out);
   return out;
 }
 
@@ -147,22 +109,8 @@ Tensor rows_t_rows(std::string_view op, const Tensor& x, const Tensor& y) {
   const BlasMatrix my = blas_rows(op, y);
   const int64_t rows = leading_rows(x), p = x.size(-1), q = y.size(-1);
   Tensor out = empty({p, q}, TensorOptions{x.dtype(), x.device()});
-  if (x.device().is_cuda()) {
-#ifdef KILN_CUDA
-    visit_cuda_float(x.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cuda::gemm(blas_context(x), !mx.transposed, my.transposed, p, q, rows,
-                          mx.base.data<T>(), mx.ld, my.base.data<T>(), my.ld,
-                          static_cast<const T*>(nullptr), out.data<T>(), allow_tf32());
-    });
-#endif
-    return out;
-  }
-  visit_float(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::gemm(!mx.transposed, my.transposed, p, q, rows, mx.base.data<T>(), mx.ld,
-                       my.base.data<T>(), my.ld, T(0), out.data<T>(), std::max<int64_t>(1, q));
-  });
+  on_device(op, x.device(), &MatmulBackend::gemm, !mx.transposed, my.transposed, p, q, rows,
+            mx.base, mx.ld, my.base, my.ld, Tensor(), out);
   return out;
 }
 
@@ -174,20 +122,7 @@ Tensor sum_leading(std::string_view op, const Tensor& g) {
   // A 2-D gradient stored transposed is rare (it would come from a transpose op); copy it.
   const Tensor base = mg.transposed ? g.detach().contiguous() : mg.base;
   const int64_t ld = mg.transposed ? std::max<int64_t>(1, q) : mg.ld;
-  if (g.device().is_cuda()) {
-#ifdef KILN_CUDA
-    visit_cuda_float(g.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cuda::sum_rows(base.data<T>(), leading_rows(g), q, ld, out.data<T>(),
-                              cuda::launch_stream(g.device().index));
-    });
-#endif
-    return out;
-  }
-  visit_float(g.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::sum_rows(base.data<T>(), leading_rows(g), q, ld, out.data<T>());
-  });
+  on_device(op, g.device(), &MatmulBackend::sum_rows, base, leading_rows(g), q, ld, out);
   return out;
 }
 
@@ -219,31 +154,49 @@ Tensor matmul_forward(const Tensor& a, const Tensor& b, bool transpose_a, bool t
   Tensor out = empty(shape, TensorOptions{a.dtype(), a.device()});
   const BlasMatrix ma = blas_matrix(op, a);
   const BlasMatrix mb = blas_matrix(op, b);
-  if (a.device().is_cuda()) {
-#ifdef KILN_CUDA
-    visit_cuda_float(a.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cuda::gemm_batched(blas_context(a), shape_numel(batch), transpose_a != ma.transposed,
-                                  transpose_b != mb.transposed, m, n, k, ma.base.data<T>(),
-                                  batch_layout(ma.base, batch), ma.ld, mb.base.data<T>(),
-                                  batch_layout(mb.base, batch), mb.ld, out.data<T>(), allow_tf32());
-    });
-#endif
-    return out;
-  }
-  visit_float(a.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::gemm_batched(shape_numel(batch), transpose_a != ma.transposed,
-                               transpose_b != mb.transposed, m, n, k, ma.base.data<T>(),
-                               batch_layout(ma.base, batch), ma.ld, mb.base.data<T>(),
-                               batch_layout(mb.base, batch), mb.ld, out.data<T>());
-  });
+  on_device(op, a.device(), &MatmulBackend::gemm_batched, shape_numel(batch),
+            transpose_a != ma.transposed, transpose_b != mb.transposed, m, n, k, ma.base,
+            batch_layout(ma.base, batch), ma.ld, mb.base, batch_layout(mb.base, batch), mb.ld, out);
   return out;
 }
 
 // A product's gradient summed over the batch dims its operand was broadcast along.
 Tensor unbroadcast(const Tensor& grad, const Shape& shape) {
   return grad.shape() == shape ? grad : sum_to(grad, shape);
+}
+
+std::vector<Tensor> matmul_backward(const Tensor& a, const Tensor& b, bool transpose_a,
+                                    bool transpose_b, const Tensor& g,
+                                    const std::vector<bool>& needs) {
+  Tensor da, db;
+  if (b.dim() == 2 && a.dim() > 2 && !transpose_a) {
+    // The batch folds into the rows, as in the forward: one product per gradient.
+    if (needs[0]) da = rows_times("matmul", g, b, !transpose_b, nullptr);
+    if (needs[1]) db = transpose_b ? rows_t_rows("matmul", g, a) : rows_t_rows("matmul", a, g);
+    return {da, db};
+  }
+  // With c = op(a)·op(b): d op(a) = g·op(b)ᵀ and d op(b) = op(a)ᵀ·g, transposed back when the
+  // operand was used transposed.
+  if (needs[0]) {
+    da = transpose_a ? matmul_forward(b, g, transpose_b, true)
+                     : matmul_forward(g, b, false, !transpose_b);
+    da = unbroadcast(da, a.shape());
+  }
+  if (needs[1]) {
+    db = transpose_b ? matmul_forward(g, a, true, transpose_a)
+                     : matmul_forward(a, g, !transpose_a, false);
+    db = unbroadcast(db, b.shape());
+  }
+  return {da, db};
+}
+
+std::vector<Tensor> linear_backward(const Tensor& x, const Tensor& weight, const Tensor& g,
+                                    const std::vector<bool>& needs) {
+  Tensor dx, dw, db;
+  if (needs[0]) dx = rows_times("linear", g, weight, false, nullptr);
+  if (needs[1]) dw = rows_t_rows("linear", g, x);
+  if (needs[2]) db = sum_leading("linear", g);
+  return {dx, dw, db};
 }
 
 }  // namespace
@@ -266,29 +219,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
 
   Tensor out = matmul_forward(a, b, transpose_a, transpose_b);
   record("matmul", out, {a, b},
-         [a, b, transpose_a, transpose_b](const Tensor& g,
-                                          const std::vector<bool>& needs) -> std::vector<Tensor> {
-           Tensor da, db;
-           if (b.dim() == 2 && a.dim() > 2 && !transpose_a) {
-             // The batch folds into the rows, as in the forward: one product per gradient.
-             if (needs[0]) da = rows_times("matmul", g, b, !transpose_b, nullptr);
-             if (needs[1])
-               db = transpose_b ? rows_t_rows("matmul", g, a) : rows_t_rows("matmul", a, g);
-             return {da, db};
-           }
-           // With c = op(a)·op(b): d op(a) = g·op(b)ᵀ and d op(b) = op(a)ᵀ·g, transposed back
-           // when the operand was used transposed.
-           if (needs[0]) {
-             da = transpose_a ? matmul_forward(b, g, transpose_b, true)
-                              : matmul_forward(g, b, false, !transpose_b);
-             da = unbroadcast(da, a.shape());
-           }
-           if (needs[1]) {
-             db = transpose_b ? matmul_forward(g, a, true, transpose_a)
-                              : matmul_forward(a, g, !transpose_a, false);
-             db = unbroadcast(db, b.shape());
-           }
-           return {da, db};
+         [a, b, transpose_a, transpose_b](const Tensor& g, const std::vector<bool>& needs) {
+           return matmul_backward(a, b, transpose_a, transpose_b, g, needs);
          });
   return out;
 }
@@ -314,12 +246,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const std::optional<Tensor>
 
   Tensor out = rows_times(op, x, weight, true, b.defined() ? &b : nullptr);
   record("linear", out, {x, weight, b},
-         [x, weight](const Tensor& g, const std::vector<bool>& needs) -> std::vector<Tensor> {
-           Tensor dx, dw, db;
-           if (needs[0]) dx = rows_times("linear", g, weight, false, nullptr);
-           if (needs[1]) dw = rows_t_rows("linear", g, x);
-           if (needs[2]) db = sum_leading("linear", g);
-           return {dx, dw, db};
+         [x, weight](const Tensor& g, const std::vector<bool>& needs) {
+           return linear_backward(x, weight, g, needs);
          });
   return out;
 }

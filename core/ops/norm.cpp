@@ -1,17 +1,14 @@
 #include "core/ops/norm.h"
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
+#include "core/backend/norm.h"
+#include "core/backend/on_device.h"
 #include "core/ops/common.h"
-#include "kernels/norm.h"
-
-#ifdef KILN_CUDA
-#include "core/cuda/runtime.h"
-#include "kernels/cuda/norm.h"
-#endif
 
 namespace kiln {
 namespace {
+
+using backend::NormBackend;
 
 // A weight or bias: [C] for an input [..., C], of the input's dtype.
 void check_param(std::string_view op, std::string_view what, const Tensor& p, const Tensor& x) {
@@ -27,11 +24,6 @@ void check_input(std::string_view op, const Tensor& x, double eps) {
   check_floating(op, "input", x);
   KILN_CHECK(x.dim() >= 1, op, "input is a scalar, expected at least 1 dim");
   KILN_CHECK(eps >= 0.0, op, "eps is {}, expected a non-negative value", eps);
-}
-
-template <typename T>
-T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
 }
 
 // The kernels read parameters as plain arrays; a detached copy records nothing.
@@ -50,13 +42,41 @@ TensorOptions stats_options(const Tensor& x) {
   return {x.device().is_cuda() ? DType::f32 : x.dtype(), x.device()};
 }
 
-#ifdef KILN_CUDA
-// The f32 scratch through which the CUDA backward reduces the weight/bias gradients.
-Tensor norm_workspace(int64_t rows, int64_t cols, int parameter_grads, Device device) {
-  const int64_t n = kernels::cuda::norm_backward_workspace(rows, cols, parameter_grads);
-  return n > 0 ? empty({n}, TensorOptions{DType::f32, device}) : Tensor();
+// What the backward of layer_norm / rms_norm keeps: the contiguous input and weight, and the
+// per-row statistics (mean is undefined for rms_norm).
+struct NormSaved {
+  Tensor x, weight, mean, rstd;
+  int64_t rows = 0, cols = 0;
+};
+
+NormSaved save_input(const Tensor& x, const Tensor& weight) {
+  const int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
+  return {x.detach().contiguous(),
+          contiguous_or_undefined(weight),
+          Tensor(),
+          Tensor(),
+          rows,
+          x.size(-1)};
 }
-#endif
+
+std::vector<Tensor> layer_norm_backward(const NormSaved& s, const Tensor& grad,
+                                        const std::vector<bool>& needs) {
+  const Tensor dx = empty_if(needs[0], s.x.shape(), s.x);
+  const Tensor dw = empty_if(needs[1], {s.cols}, s.x);
+  const Tensor db = empty_if(needs[2], {s.cols}, s.x);
+  on_device("layer_norm", s.x.device(), &NormBackend::layer_norm_backward, s.x, s.weight, s.mean,
+            s.rstd, grad.contiguous(), dx, dw, db, s.rows, s.cols);
+  return {dx, dw, db};
+}
+
+std::vector<Tensor> rms_norm_backward(const NormSaved& s, const Tensor& grad,
+                                      const std::vector<bool>& needs) {
+  const Tensor dx = empty_if(needs[0], s.x.shape(), s.x);
+  const Tensor dw = empty_if(needs[1], {s.cols}, s.x);
+  on_device("rms_norm", s.x.device(), &NormBackend::rms_norm_backward, s.x, s.weight, s.rstd,
+            grad.contiguous(), dx, dw, s.rows, s.cols);
+  return {dx, dw};
+}
 
 }  // namespace
 
@@ -70,62 +90,15 @@ Tensor layer_norm(const Tensor& x, const std::optional<Tensor>& weight,
   check_param(op, "bias", b, x);
   check_same_device(op, {x, w, b});
 
-  const Tensor xc = x.detach().contiguous();
-  const Tensor wc = contiguous_or_undefined(w);
-  const Tensor bc = contiguous_or_undefined(b);
-  const int64_t cols = x.size(-1);
-  const int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
-  const TensorOptions options{x.dtype(), x.device()};
-  Tensor y = empty(x.shape(), options);
-  const Tensor mean = empty({rows}, stats_options(x));
-  const Tensor rstd = empty({rows}, stats_options(x));
-  if (x.device().is_cuda()) {
-#ifdef KILN_CUDA
-    visit_cuda_float(x.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cuda::layer_norm_forward(xc.data<T>(), data_or_null<T>(wc), data_or_null<T>(bc),
-                                        y.data<T>(), mean.data<float>(), rstd.data<float>(), rows,
-                                        cols, eps, cuda::launch_stream(x.device().index));
-    });
-#endif
-  } else {
-    visit_float(x.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::layer_norm_forward(xc.data<T>(), data_or_null<T>(wc), data_or_null<T>(bc),
-                                       y.data<T>(), mean.data<T>(), rstd.data<T>(), rows, cols,
-                                       eps);
-    });
-  }
-  record("layer_norm", y, {x, w, b},
-         [xc, wc, mean, rstd, rows, cols](const Tensor& g,
-                                          const std::vector<bool>& needs) -> std::vector<Tensor> {
-           const Tensor gc = g.contiguous();
-           Tensor dx = empty_if(needs[0], xc.shape(), xc);
-           Tensor dw = empty_if(needs[1], {cols}, xc);
-           Tensor db = empty_if(needs[2], {cols}, xc);
-           if (xc.device().is_cuda()) {
-#ifdef KILN_CUDA
-             const cudaStream_t stream = cuda::launch_stream(xc.device().index);
-             const Tensor workspace = norm_workspace(
-                 rows, cols, static_cast<int>(needs[1]) + static_cast<int>(needs[2]), xc.device());
-             visit_cuda_float(xc.dtype(), "layer_norm", [&](auto tag) {
-               using T = decltype(tag);
-               kernels::cuda::layer_norm_backward(
-                   xc.data<T>(), data_or_null<T>(wc), mean.data<float>(), rstd.data<float>(),
-                   gc.data<T>(), data_or_null<T>(dx), data_or_null<T>(dw), data_or_null<T>(db),
-                   data_or_null<float>(workspace), rows, cols, stream);
-             });
-#endif
-           } else {
-             visit_float(xc.dtype(), "layer_norm", [&](auto tag) {
-               using T = decltype(tag);
-               kernels::cpu::layer_norm_backward(
-                   xc.data<T>(), data_or_null<T>(wc), mean.data<T>(), rstd.data<T>(), gc.data<T>(),
-                   data_or_null<T>(dx), data_or_null<T>(dw), data_or_null<T>(db), rows, cols);
-             });
-           }
-           return {dx, dw, db};
-         });
+  NormSaved saved = save_input(x, w);
+  saved.mean = empty({saved.rows}, stats_options(x));
+  saved.rstd = empty({saved.rows}, stats_options(x));
+  Tensor y = empty(x.shape(), TensorOptions{x.dtype(), x.device()});
+  on_device(op, x.device(), &NormBackend::layer_norm_forward, saved.x, saved.weight,
+            contiguous_or_undefined(b), y, saved.mean, saved.rstd, saved.rows, saved.cols, eps);
+  record("layer_norm", y, {x, w, b}, [saved](const Tensor& g, const std::vector<bool>& needs) {
+    return layer_norm_backward(saved, g, needs);
+  });
   return y;
 }
 
@@ -136,58 +109,14 @@ Tensor rms_norm(const Tensor& x, const std::optional<Tensor>& weight, double eps
   check_param(op, "weight", w, x);
   check_same_device(op, {x, w});
 
-  const Tensor xc = x.detach().contiguous();
-  const Tensor wc = contiguous_or_undefined(w);
-  const int64_t cols = x.size(-1);
-  const int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
-  const TensorOptions options{x.dtype(), x.device()};
-  Tensor y = empty(x.shape(), options);
-  const Tensor rstd = empty({rows}, stats_options(x));
-  if (x.device().is_cuda()) {
-#ifdef KILN_CUDA
-    visit_cuda_float(x.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cuda::rms_norm_forward(xc.data<T>(), data_or_null<T>(wc), y.data<T>(),
-                                      rstd.data<float>(), rows, cols, eps,
-                                      cuda::launch_stream(x.device().index));
-    });
-#endif
-  } else {
-    visit_float(x.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::rms_norm_forward(xc.data<T>(), data_or_null<T>(wc), y.data<T>(), rstd.data<T>(),
-                                     rows, cols, eps);
-    });
-  }
-  record("rms_norm", y, {x, w},
-         [xc, wc, rstd, rows, cols](const Tensor& g,
-                                    const std::vector<bool>& needs) -> std::vector<Tensor> {
-           const Tensor gc = g.contiguous();
-           Tensor dx = empty_if(needs[0], xc.shape(), xc);
-           Tensor dw = empty_if(needs[1], {cols}, xc);
-           if (xc.device().is_cuda()) {
-#ifdef KILN_CUDA
-             const cudaStream_t stream = cuda::launch_stream(xc.device().index);
-             const Tensor workspace =
-                 norm_workspace(rows, cols, static_cast<int>(needs[1]), xc.device());
-             visit_cuda_float(xc.dtype(), "rms_norm", [&](auto tag) {
-               using T = decltype(tag);
-               kernels::cuda::rms_norm_backward(xc.data<T>(), data_or_null<T>(wc),
-                                                rstd.data<float>(), gc.data<T>(),
-                                                data_or_null<T>(dx), data_or_null<T>(dw),
-                                                data_or_null<float>(workspace), rows, cols, stream);
-             });
-#endif
-           } else {
-             visit_float(xc.dtype(), "rms_norm", [&](auto tag) {
-               using T = decltype(tag);
-               kernels::cpu::rms_norm_backward(xc.data<T>(), data_or_null<T>(wc), rstd.data<T>(),
-                                               gc.data<T>(), data_or_null<T>(dx),
-                                               data_or_null<T>(dw), rows, cols);
-             });
-           }
-           return {dx, dw};
-         });
+  NormSaved saved = save_input(x, w);
+  saved.rstd = empty({saved.rows}, stats_options(x));
+  Tensor y = empty(x.shape(), TensorOptions{x.dtype(), x.device()});
+  on_device(op, x.device(), &NormBackend::rms_norm_forward, saved.x, saved.weight, y, saved.rstd,
+            saved.rows, saved.cols, eps);
+  record("rms_norm", y, {x, w}, [saved](const Tensor& g, const std::vector<bool>& needs) {
+    return rms_norm_backward(saved, g, needs);
+  });
   return y;
 }
 

@@ -4,18 +4,15 @@
 #include <utility>
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
+#include "core/backend/on_device.h"
+#include "core/backend/reduce.h"
 #include "core/ops/common.h"
 #include "core/ops/elementwise.h"
-#include "kernels/reduce.h"
-
-#ifdef KILN_CUDA
-#include "core/cuda/runtime.h"
-#include "kernels/cuda/reduce.h"
-#endif
 
 namespace kiln {
 namespace {
+
+using backend::ReduceBackend;
 
 // Which dims of an input a reduction folds, and the shapes of its result.
 struct ReducePlan {
@@ -72,20 +69,7 @@ Tensor sum_kernel(const Tensor& x, const std::vector<bool>& reduced, const Shape
                   double scale, std::string_view op) {
   Tensor out = empty(out_shape, TensorOptions{x.dtype(), x.device()});
   const SplitLayouts layouts = split_layouts(x.shape(), x.strides(), reduced);
-  if (x.device().is_cuda()) {
-#ifdef KILN_CUDA
-    visit_cuda_float(x.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cuda::sum_reduce(x.data<T>(), layouts.outer, layouts.reduced, out.data<T>(), scale,
-                                cuda::launch_stream(x.device().index));
-    });
-#endif
-  } else {
-    visit_float(x.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::sum_reduce(x.data<T>(), layouts.outer, layouts.reduced, out.data<T>(), scale);
-    });
-  }
+  on_device(op, x.device(), &ReduceBackend::sum, x, layouts.outer, layouts.reduced, out, scale);
   return out;
 }
 
@@ -105,23 +89,17 @@ Tensor broadcast_back(const Tensor& g, const Shape& keepdim_shape, const Shape& 
 void max_kernel(const Tensor& x, const std::vector<bool>& reduced, const Tensor& values,
                 const Tensor& index, std::string_view op) {
   const SplitLayouts layouts = split_layouts(x.shape(), x.strides(), reduced);
-  if (x.device().is_cuda()) {
-#ifdef KILN_CUDA
-    visit_cuda_float(x.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cuda::max_reduce(x.data<T>(), layouts.outer, layouts.reduced,
-                                values.defined() ? values.data<T>() : nullptr,
-                                index.data<int64_t>(), cuda::launch_stream(x.device().index));
-    });
-#endif
-  } else {
-    visit_float(x.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::max_reduce(x.data<T>(), layouts.outer, layouts.reduced,
-                               values.defined() ? values.data<T>() : nullptr,
-                               index.data<int64_t>());
-    });
-  }
+  on_device(op, x.device(), &ReduceBackend::max, x, layouts.outer, layouts.reduced, values, index);
+}
+
+// The gradient of max: g scattered to the positions the forward chose, zeros elsewhere.
+std::vector<Tensor> max_backward(const Tensor& index, const std::vector<bool>& reduced,
+                                 const Shape& shape, const Tensor& grad) {
+  const Tensor grad_in = zeros(shape, TensorOptions{grad.dtype(), grad.device()});
+  const SplitLayouts layouts = split_layouts(shape, contiguous_strides(shape), reduced);
+  on_device("max", grad.device(), &ReduceBackend::max_backward, grad.contiguous(), index,
+            layouts.outer, layouts.reduced, grad_in);
+  return {grad_in};
 }
 
 void check_nonempty_groups(const Tensor& x, const ReducePlan& plan, std::string_view op) {
@@ -163,28 +141,9 @@ Tensor max(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   const Tensor index = empty(out_shape, TensorOptions{DType::i64, x.device()});
   max_kernel(x, plan.reduced, out, index, "max");
   record("max", out, {x},
-         [index, reduced = plan.reduced, shape = x.shape()](
-             const Tensor& g, const std::vector<bool>&) -> std::vector<Tensor> {
-           Tensor grad = zeros(shape, TensorOptions{g.dtype(), g.device()});
-           const Tensor packed = g.contiguous();
-           const SplitLayouts layouts = split_layouts(shape, contiguous_strides(shape), reduced);
-           if (g.device().is_cuda()) {
-#ifdef KILN_CUDA
-             visit_cuda_float(g.dtype(), "max", [&](auto tag) {
-               using T = decltype(tag);
-               kernels::cuda::max_reduce_backward(packed.data<T>(), index.data<int64_t>(),
-                                                  layouts.outer, layouts.reduced, grad.data<T>(),
-                                                  cuda::launch_stream(g.device().index));
-             });
-#endif
-           } else {
-             visit_float(g.dtype(), "max", [&](auto tag) {
-               using T = decltype(tag);
-               kernels::cpu::max_reduce_backward(packed.data<T>(), index.data<int64_t>(),
-                                                 layouts.outer, layouts.reduced, grad.data<T>());
-             });
-           }
-           return {grad};
+         [index, reduced = plan.reduced, shape = x.shape()](const Tensor& g,
+                                                            const std::vector<bool>&) {
+           return max_backward(index, reduced, shape, g);
          });
   return out;
 }

@@ -2,12 +2,11 @@
 
 #include <cmath>
 
+#include "kernels/cpu/parallel.h"
 #include "kernels/numeric_types.h"
 
 namespace kiln::kernels::cpu {
 namespace {
-
-constexpr int64_t kParallelWork = 1 << 15;
 
 // Scalars are rounded to C once, as torch does when it hands Python floats to f32 kernels.
 template <typename C>

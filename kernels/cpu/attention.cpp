@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vector_math.h"
 
 // Work items are tiles: kTileQ query rows of one head share every block of keys they read (the
@@ -25,7 +26,6 @@ namespace {
 constexpr int64_t kTileQ = 32;
 constexpr int64_t kBlockK = 64;
 constexpr int64_t kTileK = 32;
-constexpr int64_t kParallelWork = 1 << 15;
 
 // How many keys query i sees: a prefix of the keys.
 int64_t visible_keys(int64_t i, const AttentionDims& d) {

@@ -2,10 +2,11 @@
 
 #include <algorithm>
 
+#include "kernels/cpu/parallel.h"
+
 namespace kiln::kernels::cpu {
 namespace {
 
-constexpr int64_t kParallelWork = 1 << 15;
 // Columns per backward task: wide enough for contiguous reads, narrow enough to give every
 // thread a share of a GPT-sized row (768 columns).
 constexpr int64_t kColumnChunk = 64;

@@ -4,10 +4,11 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/parallel.h"
+
 namespace kiln::kernels::cpu {
 namespace {
 
-constexpr int64_t kParallelWork = 1 << 15;
 constexpr int64_t kBlock = 1 << 13;
 
 }  // namespace

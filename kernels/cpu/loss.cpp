@@ -4,12 +4,11 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vector_math.h"
 
 namespace kiln::kernels::cpu {
 namespace {
-
-constexpr int64_t kParallelWork = 1 << 15;
 
 // Two passes over a row that stays in cache: its max, then Σ exp(x - max).
 template <typename T>

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vector_math.h"
 
 // One row at a time while it sits in L1/L2: the statistics (accumulated in double), then the
@@ -12,7 +13,6 @@
 namespace kiln::kernels::cpu {
 namespace {
 
-constexpr int64_t kParallelWork = 1 << 15;
 // The backward splits the rows into at most this many blocks, each summing its own partial
 // weight/bias gradients; the partials are then added in block order. The count does not depend
 // on the thread count, so neither do the sums.

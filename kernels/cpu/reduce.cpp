@@ -4,10 +4,11 @@
 #include <cstdlib>
 #include <vector>
 
+#include "kernels/cpu/parallel.h"
+
 namespace kiln::kernels::cpu {
 namespace {
 
-constexpr int64_t kParallelWork = 1 << 15;
 // A long reduction is cut into blocks of this many elements whose partial results combine in
 // block order, so a few outputs over many elements can still use every thread, and the result
 // does not depend on how many threads there were.

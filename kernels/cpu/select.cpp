@@ -1,9 +1,9 @@
 #include "kernels/select.h"
 
+#include "kernels/cpu/parallel.h"
+
 namespace kiln::kernels::cpu {
 namespace {
-
-constexpr int64_t kParallelWork = 1 << 15;
 
 template <typename M>
 bool is_set(const M* mask, const StridedLayout& layout, int64_t i) {

@@ -1,11 +1,10 @@
 #include "kernels/sgd.h"
 
+#include "kernels/cpu/parallel.h"
 #include "kernels/numeric_types.h"
 
 namespace kiln::kernels::cpu {
 namespace {
-
-constexpr int64_t kParallelWork = 1 << 15;
 
 template <typename C>
 struct Coefficients {

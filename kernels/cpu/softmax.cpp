@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/causal_mask.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vector_math.h"
 
 // One row at a time, each in a few passes while it sits in L1/L2: the max, then the
@@ -11,14 +13,6 @@
 // and y written once, as in a copy. Each row's unmasked keys are a prefix of n of its cols.
 namespace kiln::kernels::cpu {
 namespace {
-
-constexpr int64_t kParallelWork = 1 << 15;
-
-int64_t valid_cols(int64_t r, int64_t cols, bool causal, int64_t tq) {
-  if (!causal) return cols;
-  const int64_t i = r % tq;
-  return std::clamp<int64_t>(i + cols - tq + 1, 0, cols);
-}
 
 template <typename T>
 KILN_VECTOR_CLONES void softmax_row(const T* x, T* y, int64_t n, int64_t cols) {
@@ -69,14 +63,14 @@ template <typename T>
 void softmax_forward(const T* x, T* y, int64_t rows, int64_t cols, bool causal, int64_t tq) {
 #pragma omp parallel for if (rows * cols > kParallelWork) schedule(static)
   for (int64_t r = 0; r < rows; ++r)
-    softmax_row(x + r * cols, y + r * cols, valid_cols(r, cols, causal, tq), cols);
+    softmax_row(x + r * cols, y + r * cols, causal_valid_cols(r, cols, causal, tq), cols);
 }
 
 template <typename T>
 void log_softmax_forward(const T* x, T* y, int64_t rows, int64_t cols, bool causal, int64_t tq) {
 #pragma omp parallel for if (rows * cols > kParallelWork) schedule(static)
   for (int64_t r = 0; r < rows; ++r)
-    log_softmax_row(x + r * cols, y + r * cols, valid_cols(r, cols, causal, tq), cols);
+    log_softmax_row(x + r * cols, y + r * cols, causal_valid_cols(r, cols, causal, tq), cols);
 }
 
 template <typename T>
@@ -84,8 +78,8 @@ void softmax_backward(const T* y, const T* g, T* dx, int64_t rows, int64_t cols,
                       int64_t tq) {
 #pragma omp parallel for if (rows * cols > kParallelWork) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
-    softmax_backward_row(y + r * cols, g + r * cols, dx + r * cols, valid_cols(r, cols, causal, tq),
-                         cols);
+    softmax_backward_row(y + r * cols, g + r * cols, dx + r * cols,
+                         causal_valid_cols(r, cols, causal, tq), cols);
   }
 }
 
@@ -95,7 +89,7 @@ void log_softmax_backward(const T* y, const T* g, T* dx, int64_t rows, int64_t c
 #pragma omp parallel for if (rows * cols > kParallelWork) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     log_softmax_backward_row(y + r * cols, g + r * cols, dx + r * cols,
-                             valid_cols(r, cols, causal, tq), cols);
+                             causal_valid_cols(r, cols, causal, tq), cols);
   }
 }
 

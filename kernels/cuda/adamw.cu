@@ -105,7 +105,7 @@ void adamw_step(const AdamWTensor<T>* tensors, int64_t count, const AdamWScalars
   adamw_kernel<T><<<static_cast<unsigned>(layout.chunks), kThreads, 0, stream>>>(
       reinterpret_cast<const AdamWTensor<T>*>(base),
       reinterpret_cast<const ChunkRef*>(base + layout.chunk_offset), c);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 #define KILN_CUDA_INSTANTIATE_ADAMW(T)                                                    \

@@ -22,6 +22,7 @@
 #include "kernels/cuda/attention_tiles.cuh"
 #include "kernels/cuda/convert.cuh"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/warp.cuh"
 
 namespace kiln::kernels::cuda {
 namespace {
@@ -32,12 +33,6 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr int kRowWarps = 4;  // warps per block of the one-warp-per-row kernels
 constexpr int kFmaPerLane = static_cast<int>(kAttentionMaxDim / 32);
-
-__device__ inline float warp_sum(float x) {
-#pragma unroll
-  for (int o = 16; o > 0; o /= 2) x += __shfl_xor_sync(0xffffffffu, x, o);
-  return x;
-}
 
 // The log-sum-exp in log2 units as P = exp2(S · scale · log2 e - lse2) wants it; a row that saw
 // no key (lse -inf) or lies past the end gets +inf, so its P is 0.
@@ -67,6 +62,150 @@ __global__ void dq_convert_kernel(const float* __restrict__ acc, T* __restrict__
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
     dq[i] = convert<T>(acc[i] * scale);
+}
+
+// The pieces of dkdv_mma_kernel below, one step of its loop each. A warp owns 16 keys: rows
+// warp · 16.. of the K/V tiles; in the mma C layout its thread (g, t) = (lane / 4, lane % 4)
+// holds keys key0 = n0 + warp · 16 + g and key0 + 8.
+
+// Sᵀ = K Qᵀ and dPᵀ = V dOᵀ for this warp's 16 keys x the step's BM queries.
+template <typename Tile, typename T>
+__device__ __forceinline__ void dkdv_scores(float (&st)[Tile::kBlockM / 8][4],
+                                            float (&dpt)[Tile::kBlockM / 8][4], const T* sk,
+                                            const T* sv, const T* sqt, const T* sdot, int warp) {
+  constexpr int D = Tile::kDim, BM = Tile::kBlockM, S = Tile::kStride;
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    uint32_t ka[4], va[4];
+    load_a<S>(ka, sk, warp * 16, kk * 16);
+    load_a<S>(va, sv, warp * 16, kk * 16);
+#pragma unroll
+    for (int np = 0; np < BM / 16; ++np) {
+      uint32_t bq[4], bo[4];
+      load_b<S>(bq, sqt, np * 16, kk * 16);
+      load_b<S>(bo, sdot, np * 16, kk * 16);
+      mma<T>(st[2 * np], ka, bq[0], bq[1]);
+      mma<T>(st[2 * np + 1], ka, bq[2], bq[3]);
+      mma<T>(dpt[2 * np], va, bo[0], bo[1]);
+      mma<T>(dpt[2 * np + 1], va, bo[2], bo[3]);
+    }
+  }
+}
+
+// In place: Sᵀ becomes Pᵀ (masked: keys past the end, causal pairs, rows past the end via
+// lse = inf) and dPᵀ becomes dSᵀ = Pᵀ ∘ (dPᵀ - delta). `m` is the step's first query row.
+template <typename Tile>
+__device__ __forceinline__ void dkdv_probabilities(float (&st)[Tile::kBlockM / 8][4],
+                                                   float (&dpt)[Tile::kBlockM / 8][4],
+                                                   const float* lse_t, const float* delta_t,
+                                                   int key0, int m, int t, const Problem& p) {
+  constexpr int BM = Tile::kBlockM;
+#pragma unroll
+  for (int nt = 0; nt < BM / 8; ++nt) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int col = nt * 8 + 2 * t + (e & 1);  // query within the step
+      const int key = key0 + 8 * (e >> 1);
+      const bool visible = key < p.tk && (!p.causal || key <= m + col + p.shift);
+      const float prob = visible ? exp2f(st[nt][e] * p.scale_log2 - lse_t[col]) : 0.f;
+      st[nt][e] = prob;
+      dpt[nt][e] = prob * (dpt[nt][e] - delta_t[col]);
+    }
+  }
+}
+
+// dV += Pᵀ dO and dK += dSᵀ Q, Pᵀ and dSᵀ straight from registers as A operands (the scale is
+// applied to dK once, when it is stored).
+template <typename Tile, typename T>
+__device__ __forceinline__ void dkdv_accumulate(float (&dk_acc)[Tile::kDim / 8][4],
+                                                float (&dv_acc)[Tile::kDim / 8][4],
+                                                const float (&pt)[Tile::kBlockM / 8][4],
+                                                const float (&dst)[Tile::kBlockM / 8][4],
+                                                const T* sqt, const T* sdot) {
+  constexpr int D = Tile::kDim, BM = Tile::kBlockM, S = Tile::kStride;
+#pragma unroll
+  for (int kk = 0; kk < BM / 16; ++kk) {
+    uint32_t pa[4], da[4];
+    c_to_a<T>(pa, pt[2 * kk], pt[2 * kk + 1]);
+    c_to_a<T>(da, dst[2 * kk], dst[2 * kk + 1]);
+#pragma unroll
+    for (int dp = 0; dp < D / 16; ++dp) {
+      uint32_t bo[4], bq[4];
+      load_b_trans<S>(bo, sdot, kk * 16, dp * 16);
+      load_b_trans<S>(bq, sqt, kk * 16, dp * 16);
+      mma<T>(dv_acc[2 * dp], pa, bo[0], bo[1]);
+      mma<T>(dv_acc[2 * dp + 1], pa, bo[2], bo[3]);
+      mma<T>(dk_acc[2 * dp], da, bq[0], bq[1]);
+      mma<T>(dk_acc[2 * dp + 1], da, bq[2], bq[3]);
+    }
+  }
+}
+
+// dq[rows m.. of head h] += dS K through the f32 accumulator: dSᵀ goes to shared memory, so
+// that warp (wm, wn) can take query rows wm · 16.. and head-dim columns wn · kDqCols.. of the
+// product. Every thread of the block calls it (it synchronises).
+template <typename Tile, typename T>
+__device__ __forceinline__ void dq_atomic_add(float* __restrict__ dq_acc, T* sds, const T* sk,
+                                              const float (&dst)[Tile::kBlockM / 8][4], int warp,
+                                              int g, int t, int m, int64_t h, const Problem& p) {
+  constexpr int D = Tile::kDim, BM = Tile::kBlockM, BN = Tile::kBlockN, S = Tile::kStride;
+  constexpr int SD = Tile::kStrideDs, kCols = Tile::kDqCols;
+#pragma unroll
+  for (int nt = 0; nt < BM / 8; ++nt) {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      *reinterpret_cast<uint32_t*>(sds + (warp * 16 + g + 8 * r) * SD + nt * 8 + 2 * t) =
+          pack2<T>(dst[nt][2 * r], dst[nt][2 * r + 1]);
+    }
+  }
+  __syncthreads();
+  const int wm = warp % Tile::kDqWarpsM, wn = warp / Tile::kDqWarpsM;
+  float dq_part[kCols / 8][4] = {};
+#pragma unroll
+  for (int kk = 0; kk < BN / 16; ++kk) {
+    uint32_t a[4];
+    load_a_trans<SD>(a, sds, wm * 16, kk * 16);
+#pragma unroll
+    for (int dp = 0; dp < kCols / 16; ++dp) {
+      uint32_t bk[4];
+      load_b_trans<S>(bk, sk, kk * 16, wn * kCols + dp * 16);
+      mma<T>(dq_part[2 * dp], a, bk[0], bk[1]);
+      mma<T>(dq_part[2 * dp + 1], a, bk[2], bk[3]);
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int row = m + wm * 16 + g + 8 * r;
+    if (row >= p.tq) continue;
+    float* out = dq_acc + (h * p.tq + row) * D + wn * kCols + 2 * t;
+#pragma unroll
+    for (int dt = 0; dt < kCols / 8; ++dt) {
+      atomicAdd(out + dt * 8, dq_part[dt][2 * r]);
+      atomicAdd(out + dt * 8 + 1, dq_part[dt][2 * r + 1]);
+    }
+  }
+}
+
+// This thread's rows of dK (times the scale) and dV, once, in the element type.
+template <typename Tile, typename T>
+__device__ __forceinline__ void store_dkdv(T* __restrict__ dk, T* __restrict__ dv,
+                                           const float (&dk_acc)[Tile::kDim / 8][4],
+                                           const float (&dv_acc)[Tile::kDim / 8][4], int bkv,
+                                           int key0, int t, const Problem& p) {
+  constexpr int D = Tile::kDim;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int key = key0 + 8 * r;
+    if (key >= p.tk) continue;
+    const int64_t offset = (static_cast<int64_t>(bkv) * p.tk + key) * D + 2 * t;
+#pragma unroll
+    for (int dt = 0; dt < D / 8; ++dt) {
+      *reinterpret_cast<uint32_t*>(dk + offset + dt * 8) =
+          pack2<T>(dk_acc[dt][2 * r] * p.scale, dk_acc[dt][2 * r + 1] * p.scale);
+      *reinterpret_cast<uint32_t*>(dv + offset + dt * 8) =
+          pack2<T>(dv_acc[dt][2 * r], dv_acc[dt][2 * r + 1]);
+    }
+  }
 }
 
 template <typename Tile, bool kAtomicDq, typename T>
@@ -132,122 +271,21 @@ __global__ void __launch_bounds__(Tile::kThreads)
     __syncthreads();
     const T* sqt = sq + stage * BM * S;
     const T* sdot = sdo + stage * BM * S;
-    const float* lse_t = slse + stage * BM;
-    const float* delta_t = sdelta + stage * BM;
     const int m = m_first + it % m_tiles * BM;
 
-    // Sᵀ = K Qᵀ and dPᵀ = V dOᵀ: this warp's 16 keys x BM queries.
     float st[BM / 8][4] = {};
     float dpt[BM / 8][4] = {};
-#pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-      uint32_t ka[4], va[4];
-      load_a<S>(ka, sk, warp * 16, kk * 16);
-      load_a<S>(va, sv, warp * 16, kk * 16);
-#pragma unroll
-      for (int np = 0; np < BM / 16; ++np) {
-        uint32_t bq[4], bo[4];
-        load_b<S>(bq, sqt, np * 16, kk * 16);
-        load_b<S>(bo, sdot, np * 16, kk * 16);
-        mma<T>(st[2 * np], ka, bq[0], bq[1]);
-        mma<T>(st[2 * np + 1], ka, bq[2], bq[3]);
-        mma<T>(dpt[2 * np], va, bo[0], bo[1]);
-        mma<T>(dpt[2 * np + 1], va, bo[2], bo[3]);
-      }
-    }
-
-    // Pᵀ (masked: keys past the end, causal pairs, rows past the end via lse = inf) and
-    // dSᵀ = Pᵀ ∘ (dPᵀ - delta).
-#pragma unroll
-    for (int nt = 0; nt < BM / 8; ++nt) {
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int col = nt * 8 + 2 * t + (e & 1);  // query within the step
-        const int key = key0 + 8 * (e >> 1);
-        const bool visible = key < p.tk && (!p.causal || key <= m + col + p.shift);
-        const float prob = visible ? exp2f(st[nt][e] * p.scale_log2 - lse_t[col]) : 0.f;
-        st[nt][e] = prob;
-        dpt[nt][e] = prob * (dpt[nt][e] - delta_t[col]);
-      }
-    }
-
-    // dV += Pᵀ dO and dK += dSᵀ Q (the scale is applied once at the end).
-#pragma unroll
-    for (int kk = 0; kk < BM / 16; ++kk) {
-      uint32_t pa[4], da[4];
-      c_to_a<T>(pa, st[2 * kk], st[2 * kk + 1]);
-      c_to_a<T>(da, dpt[2 * kk], dpt[2 * kk + 1]);
-#pragma unroll
-      for (int dp = 0; dp < D / 16; ++dp) {
-        uint32_t bo[4], bq[4];
-        load_b_trans<S>(bo, sdot, kk * 16, dp * 16);
-        load_b_trans<S>(bq, sqt, kk * 16, dp * 16);
-        mma<T>(dv_acc[2 * dp], pa, bo[0], bo[1]);
-        mma<T>(dv_acc[2 * dp + 1], pa, bo[2], bo[3]);
-        mma<T>(dk_acc[2 * dp], da, bq[0], bq[1]);
-        mma<T>(dk_acc[2 * dp + 1], da, bq[2], bq[3]);
-      }
-    }
-
-    if constexpr (kAtomicDq) {
-      // dSᵀ to shared memory, then dq[rows of this step] += dS K with warp (wm, wn) taking
-      // query rows wm · 16.. and head-dim columns wn · kDqCols..
-#pragma unroll
-      for (int nt = 0; nt < BM / 8; ++nt) {
-#pragma unroll
-        for (int r = 0; r < 2; ++r) {
-          *reinterpret_cast<uint32_t*>(sds + (warp * 16 + g + 8 * r) * SD + nt * 8 + 2 * t) =
-              pack2<T>(dpt[nt][2 * r], dpt[nt][2 * r + 1]);
-        }
-      }
-      __syncthreads();
-      constexpr int kCols = Tile::kDqCols;
-      const int wm = warp % Tile::kDqWarpsM, wn = warp / Tile::kDqWarpsM;
-      float dq_part[kCols / 8][4] = {};
-#pragma unroll
-      for (int kk = 0; kk < BN / 16; ++kk) {
-        uint32_t a[4];
-        load_a_trans<SD>(a, sds, wm * 16, kk * 16);
-#pragma unroll
-        for (int dp = 0; dp < kCols / 16; ++dp) {
-          uint32_t bk[4];
-          load_b_trans<S>(bk, sk, kk * 16, wn * kCols + dp * 16);
-          mma<T>(dq_part[2 * dp], a, bk[0], bk[1]);
-          mma<T>(dq_part[2 * dp + 1], a, bk[2], bk[3]);
-        }
-      }
-      const int64_t h = first_head + it / m_tiles;
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        const int row = m + wm * 16 + g + 8 * r;
-        if (row >= p.tq) continue;
-        float* dst = dq_acc + (h * p.tq + row) * D + wn * kCols + 2 * t;
-#pragma unroll
-        for (int dt = 0; dt < kCols / 8; ++dt) {
-          atomicAdd(dst + dt * 8, dq_part[dt][2 * r]);
-          atomicAdd(dst + dt * 8 + 1, dq_part[dt][2 * r + 1]);
-        }
-      }
-    }
+    dkdv_scores<Tile>(st, dpt, sk, sv, sqt, sdot, warp);
+    dkdv_probabilities<Tile>(st, dpt, slse + stage * BM, sdelta + stage * BM, key0, m, t, p);
+    dkdv_accumulate<Tile>(dk_acc, dv_acc, st, dpt, sqt, sdot);
+    if constexpr (kAtomicDq)
+      dq_atomic_add<Tile>(dq_acc, sds, sk, dpt, warp, g, t, m, first_head + it / m_tiles, p);
     __syncthreads();  // every warp is done with this stage (and dSᵀ) before they are refilled
   }
   // With no visible query (steps == 0) the K/V copies were never waited for: none may be in
   // flight when the block exits.
   cp_async_wait<0>();
-
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int key = key0 + 8 * r;
-    if (key >= p.tk) continue;
-    const int64_t offset = (static_cast<int64_t>(bkv) * p.tk + key) * D + 2 * t;
-#pragma unroll
-    for (int dt = 0; dt < D / 8; ++dt) {
-      *reinterpret_cast<uint32_t*>(dk + offset + dt * 8) =
-          pack2<T>(dk_acc[dt][2 * r] * p.scale, dk_acc[dt][2 * r + 1] * p.scale);
-      *reinterpret_cast<uint32_t*>(dv + offset + dt * 8) =
-          pack2<T>(dv_acc[dt][2 * r], dv_acc[dt][2 * r + 1]);
-    }
-  }
+  store_dkdv<Tile>(dk, dv, dk_acc, dv_acc, bkv, key0, t, p);
 }
 
 // Deterministic dq: grid (query tiles, batch · heads), a warp per 16 query rows as in the
@@ -508,7 +546,7 @@ __global__ void __launch_bounds__(32 * kRowWarps)
 
 template <typename T>
 void dq_fill_zero(T* dq, int64_t n, cudaStream_t stream) {
-  KILN_CUDA_LAUNCH_CHECK(cudaMemsetAsync(dq, 0, static_cast<size_t>(n) * sizeof(T), stream));
+  KILN_CUDA_CHECK(cudaMemsetAsync(dq, 0, static_cast<size_t>(n) * sizeof(T), stream));
 }
 
 template <typename KTile, typename QTile, typename T>
@@ -522,34 +560,34 @@ void launch_backward_mma(const T* q, const T* k, const T* v, const T* dout, cons
   if (deterministic) {
     if (p.tk == 0) return dq_fill_zero<T>(dq, dq_elems, stream);
     const auto dkdv = dkdv_mma_kernel<KTile, false, T>;
-    KILN_CUDA_LAUNCH_CHECK(
+    KILN_CUDA_CHECK(
         cudaFuncSetAttribute(dkdv, cudaFuncAttributeMaxDynamicSharedMemorySize, kv_smem));
     dkdv<<<kv_grid, KTile::kThreads, kv_smem, stream>>>(q, k, v, dout, lse, delta, nullptr, dk, dv,
                                                         p);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaGetLastError());
     if (p.tq == 0) return;
     constexpr int q_smem = QTile::kDqSmemBytes;
     const auto dq_kernel = dq_mma_kernel<QTile, T>;
-    KILN_CUDA_LAUNCH_CHECK(
+    KILN_CUDA_CHECK(
         cudaFuncSetAttribute(dq_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, q_smem));
     const dim3 q_grid((p.tq + QTile::kBlockM - 1) / QTile::kBlockM, p.batch * p.heads);
     dq_kernel<<<q_grid, QTile::kThreads, q_smem, stream>>>(q, k, v, dout, lse, delta, dq, p);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaGetLastError());
     return;
   }
-  KILN_CUDA_LAUNCH_CHECK(
+  KILN_CUDA_CHECK(
       cudaMemsetAsync(dq_acc, 0, static_cast<size_t>(dq_elems) * sizeof(float), stream));
   if (p.tk > 0) {
     const auto dkdv = dkdv_mma_kernel<KTile, true, T>;
-    KILN_CUDA_LAUNCH_CHECK(
+    KILN_CUDA_CHECK(
         cudaFuncSetAttribute(dkdv, cudaFuncAttributeMaxDynamicSharedMemorySize, kv_smem));
     dkdv<<<kv_grid, KTile::kThreads, kv_smem, stream>>>(q, k, v, dout, lse, delta, dq_acc, dk, dv,
                                                         p);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaGetLastError());
   }
   dq_convert_kernel<T>
       <<<grid_for(dq_elems), kBlockSize, 0, stream>>>(dq_acc, dq, dq_elems, p.scale);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 constexpr int64_t kWorkspaceAlign = 256;
@@ -581,7 +619,7 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
   if (rows > 0) {
     const auto blocks = static_cast<unsigned>((rows + kRowWarps - 1) / kRowWarps);
     delta_kernel<T><<<blocks, 32 * kRowWarps, 0, stream>>>(dout, out, delta, rows, p.dim);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaGetLastError());
   }
   if constexpr (!std::is_same_v<T, float>) {
     if (attention_uses_tensor_cores(dims.dim, true)) {
@@ -607,13 +645,13 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
   if (p.tq > 0) {
     const dim3 q_grid((p.tq + kRowWarps - 1) / kRowWarps, p.batch * p.heads);
     dq_fma_kernel<T><<<q_grid, 32 * kRowWarps, 0, stream>>>(q, k, v, dout, lse, delta, dq, p);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaGetLastError());
   }
   if (p.tk > 0) {
     const dim3 kv_grid((p.tk + kRowWarps - 1) / kRowWarps, p.batch * p.kv_heads);
     dkdv_fma_kernel<T>
         <<<kv_grid, 32 * kRowWarps, 0, stream>>>(q, k, v, dout, lse, delta, dk, dv, p);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaGetLastError());
   }
 }
 

@@ -19,6 +19,7 @@
 #include "kernels/cuda/attention_tiles.cuh"
 #include "kernels/cuda/convert.cuh"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/warp.cuh"
 
 namespace kiln::kernels::cuda {
 namespace {
@@ -178,18 +179,6 @@ __global__ void __launch_bounds__(Tile::kThreads)
 constexpr int kFmaWarps = 4;
 constexpr int kFmaPerLane = static_cast<int>(kAttentionMaxDim / 32);
 
-__device__ inline float warp_max(float x) {
-#pragma unroll
-  for (int o = 16; o > 0; o /= 2) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
-  return x;
-}
-
-__device__ inline float warp_sum(float x) {
-#pragma unroll
-  for (int o = 16; o > 0; o /= 2) x += __shfl_xor_sync(0xffffffffu, x, o);
-  return x;
-}
-
 // grid (ceil(tq / kFmaWarps), batch · heads); warp w of a block owns one query row.
 template <typename T>
 __global__ void __launch_bounds__(32 * kFmaWarps)
@@ -253,11 +242,11 @@ void launch_forward_mma(const T* q, const T* k, const T* v, T* out, float* lse, 
                         cudaStream_t stream) {
   constexpr int smem = Tile::kForwardSmemBytes;
   const auto kernel = forward_mma_kernel<Tile, T>;
-  KILN_CUDA_LAUNCH_CHECK(
+  KILN_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
   const dim3 grid((p.tq + Tile::kBlockM - 1) / Tile::kBlockM, p.batch * p.heads);
   kernel<<<grid, Tile::kThreads, smem, stream>>>(q, k, v, out, lse, p);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace
@@ -267,17 +256,17 @@ namespace attention {
 bool attention_uses_tensor_cores(int64_t dim, bool is_16bit) {
   if (!is_16bit || (dim != 32 && dim != 64 && dim != 96 && dim != 128)) return false;
   int device = 0, major = 0, smem = 0;
-  KILN_CUDA_LAUNCH_CHECK(cudaGetDevice(&device));
-  KILN_CUDA_LAUNCH_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  KILN_CUDA_LAUNCH_CHECK(
+  KILN_CUDA_CHECK(cudaGetDevice(&device));
+  KILN_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  KILN_CUDA_CHECK(
       cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   return major >= 8 && smem >= kMaxSmemBytes;
 }
 
 void check_attention_grid(const AttentionDims& d) {
   if (d.batch * d.heads > 65535 || d.dim > kAttentionMaxDim || d.tq > (1 << 30) || d.tk > (1 << 30))
-    throw std::runtime_error(
-        "[attention] sizes out of the CUDA kernels' range (batch · heads <= "
+    throw KernelError(
+        "cuda", "sizes out of the CUDA kernels' range (batch · heads <= "
         "65535, head dim <= 256, sequence < 2^30)");
 }
 
@@ -305,7 +294,7 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, float* lse,
   }
   const dim3 grid((p.tq + kFmaWarps - 1) / kFmaWarps, p.batch * p.heads);
   forward_fma_kernel<T><<<grid, 32 * kFmaWarps, 0, stream>>>(q, k, v, out, lse, p);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 template void attention_forward<float>(const float*, const float*, const float*, float*, float*,

@@ -33,20 +33,20 @@ void copy_strided(const Src* src, const StridedLayout& src_layout, Dst* dst,
   if (n == 0) return;
   if constexpr (std::is_same_v<Src, Dst>) {
     if (src_layout.is_contiguous() && dst_layout.is_contiguous()) {
-      KILN_CUDA_LAUNCH_CHECK(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(Src),
+      KILN_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(Src),
                                              cudaMemcpyDeviceToDevice, stream));
       return;
     }
   }
   copy_strided_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(src, src_layout, dst, dst_layout, n);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 template <typename T>
 void fill(T* dst, const StridedLayout& layout, T value, int64_t n, cudaStream_t stream) {
   if (n == 0) return;
   fill_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(dst, layout, value, n);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 #define KILN_CUDA_INSTANTIATE_COPY(Dst, Src)                                   \

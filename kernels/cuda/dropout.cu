@@ -41,7 +41,7 @@ void dropout_forward(const T* x, const StridedLayout& x_layout, T* out, uint8_t*
   if (n == 0) return;
   dropout_forward_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(x, x_layout, out, mask, n, p,
                                                                  scale, seed, offset);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 template <typename T>
@@ -49,7 +49,7 @@ void dropout_backward(const T* grad, const uint8_t* mask, T* grad_in, int64_t n,
                       cudaStream_t stream) {
   if (n == 0) return;
   dropout_backward_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(grad, mask, grad_in, n, scale);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 #define KILN_CUDA_INSTANTIATE_DROPOUT(T)                                                         \

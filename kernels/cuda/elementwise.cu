@@ -271,7 +271,7 @@ void launch_zip(const T* a, const StridedLayout& la, const T* b, const StridedLa
   } else {
     zip_strided_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(a, la, b, lb, out, n, f);
   }
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace
@@ -291,7 +291,7 @@ void unary(UnaryOp op, const T* x, const StridedLayout& x_layout, T* y, int64_t 
       unary_contiguous_kernel<1><<<grid_for(n), kBlockSize, 0, stream>>>(x, y, n, f);
     }
   });
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 template <typename T>
@@ -310,7 +310,7 @@ void unary_backward(UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int6
       unary_backward_kernel<1><<<grid_for(n), kBlockSize, 0, stream>>>(x, y, dy, dx, n, f);
     }
   });
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 template <typename T>

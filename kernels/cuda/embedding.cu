@@ -79,7 +79,7 @@ unsigned grid_for_rows(int64_t rows) {
 class Scratch {
  public:
   Scratch(size_t bytes, cudaStream_t stream) : stream_(stream) {
-    KILN_CUDA_LAUNCH_CHECK(cudaMallocAsync(&ptr_, std::max<size_t>(bytes, 1), stream));
+    KILN_CUDA_CHECK(cudaMallocAsync(&ptr_, std::max<size_t>(bytes, 1), stream));
   }
   ~Scratch() { cudaFreeAsync(ptr_, stream_); }
   Scratch(const Scratch&) = delete;
@@ -105,7 +105,7 @@ int64_t embedding_forward(const T* weight, int64_t row_stride, int64_t col_strid
   Scratch first_bad(sizeof(unsigned long long), stream);
   auto* bad = reinterpret_cast<unsigned long long*>(first_bad.get());
   unsigned long long result = static_cast<unsigned long long>(num_ids);
-  KILN_CUDA_LAUNCH_CHECK(
+  KILN_CUDA_CHECK(
       cudaMemcpyAsync(bad, &result, sizeof result, cudaMemcpyHostToDevice, stream));
   constexpr int N = kPackSize<T>;
   const bool packed = col_stride == 1 && dim % N == 0 && row_stride % N == 0 &&
@@ -118,10 +118,10 @@ int64_t embedding_forward(const T* weight, int64_t row_stride, int64_t col_strid
     embedding_forward_kernel<1><<<grid, kRowThreads, 0, stream>>>(
         weight, row_stride, col_stride, ids, out, num_ids, num_embeddings, dim, bad);
   }
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
-  KILN_CUDA_LAUNCH_CHECK(
+  KILN_CUDA_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(
       cudaMemcpyAsync(&result, bad, sizeof result, cudaMemcpyDeviceToHost, stream));
-  KILN_CUDA_LAUNCH_CHECK(cudaStreamSynchronize(stream));
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
   return result < static_cast<unsigned long long>(num_ids) ? static_cast<int64_t>(result) : -1;
 }
 
@@ -133,7 +133,7 @@ void embedding_backward(const T* grad_out, const I* ids, T* grad_weight, int64_t
   const int end_bit = std::max(1, static_cast<int>(std::bit_width(static_cast<uint64_t>(
                                       std::max<int64_t>(num_embeddings - 1, 1)))));
   size_t sort_bytes = 0;
-  KILN_CUDA_LAUNCH_CHECK(cub::DeviceRadixSort::SortPairs(
+  KILN_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(
       nullptr, sort_bytes, ids, static_cast<I*>(nullptr), static_cast<const int64_t*>(nullptr),
       static_cast<int64_t*>(nullptr), num_ids, 0, end_bit, stream));
   const size_t ids_bytes = round_up(static_cast<size_t>(num_ids) * sizeof(I));
@@ -146,13 +146,13 @@ void embedding_backward(const T* grad_out, const I* ids, T* grad_weight, int64_t
   void* sort_scratch = scratch.get() + ids_bytes + 2 * positions_bytes;
 
   iota_kernel<<<grid_for(num_ids), kBlockSize, 0, stream>>>(positions, num_ids);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
-  KILN_CUDA_LAUNCH_CHECK(cub::DeviceRadixSort::SortPairs(sort_scratch, sort_bytes, ids, sorted_ids,
+  KILN_CUDA_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(sort_scratch, sort_bytes, ids, sorted_ids,
                                                          positions, sorted_positions, num_ids, 0,
                                                          end_bit, stream));
   embedding_backward_kernel<<<grid_for_rows(num_ids), kRowThreads, 0, stream>>>(
       grad_out, sorted_ids, sorted_positions, grad_weight, num_ids, dim);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 #define KILN_CUDA_INSTANTIATE_EMBEDDING(T, I)                                                 \

@@ -67,10 +67,10 @@ void sum_of_squares(const GradTensor<T>* tensors, int64_t count, double* result,
     partial_squares_kernel<T><<<static_cast<unsigned>(layout.chunks), kThreads, 0, stream>>>(
         reinterpret_cast<const GradTensor<T>*>(base),
         reinterpret_cast<const ChunkRef*>(base + layout.chunk_offset), partial);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaGetLastError());
   }
   sum_partials_kernel<<<1, kFinalThreads, 0, stream>>>(partial, layout.chunks, result);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 template <typename T>
@@ -83,7 +83,7 @@ void scale_(const GradTensor<T>* tensors, int64_t count, double scale, void* wor
   scale_kernel<T><<<static_cast<unsigned>(layout.chunks), kThreads, 0, stream>>>(
       reinterpret_cast<const GradTensor<T>*>(base),
       reinterpret_cast<const ChunkRef*>(base + layout.chunk_offset), static_cast<float>(scale));
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 #define KILN_CUDA_INSTANTIATE_GRAD_CLIP(T)                                                      \

@@ -1,13 +1,11 @@
 #pragma once
-// Launch helpers shared by the CUDA kernels. kernels/ cannot throw kiln::Error (it does not
-// include core/), so a failed launch throws std::runtime_error with file:line, which core
-// reports as it is.
+// Launch helpers shared by the CUDA kernels; status checks come with them (kernels/cuda/check.h).
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
 #include <cstdint>
-#include <stdexcept>
-#include <string>
+
+#include "kernels/cuda/check.h"
 
 namespace kiln::kernels::cuda {
 
@@ -21,12 +19,3 @@ inline unsigned grid_for(int64_t n, int block = kBlockSize) {
 }
 
 }  // namespace kiln::kernels::cuda
-
-#define KILN_CUDA_LAUNCH_CHECK(expr)                                                             \
-  do {                                                                                           \
-    const cudaError_t kiln_status_ = (expr);                                                     \
-    if (kiln_status_ != cudaSuccess)                                                             \
-      throw std::runtime_error(std::string("[cuda] ") + #expr + " failed at " + __FILE__ + ":" + \
-                               std::to_string(__LINE__) + ": " +                                 \
-                               cudaGetErrorString(kiln_status_));                                \
-  } while (0)

@@ -92,7 +92,7 @@ void cross_entropy_forward(const T* logits, const I* targets, int64_t rows, int6
                            int64_t ignore_index, float* lse, float* count, float* row_loss,
                            float* loss, T* dlogits, cudaStream_t stream) {
   count_targets_kernel<I><<<1, kReduceThreads, 0, stream>>>(targets, rows, ignore_index, count);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
   if (rows > 0 && cols > 0) {
     const dim3 grid(static_cast<unsigned>(rows));
     const int threads = row_block_size(cols, kPack<T>);
@@ -103,10 +103,10 @@ void cross_entropy_forward(const T* logits, const I* targets, int64_t rows, int6
       cross_entropy_row_kernel<T, I, false><<<grid, threads, 0, stream>>>(
           logits, targets, cols, ignore_index, nullptr, lse, row_loss, count, 1.f, dlogits);
     }
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaGetLastError());
   }
   mean_loss_kernel<<<1, kReduceThreads, 0, stream>>>(row_loss, rows, count, loss);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 template <typename T, typename I>
@@ -118,7 +118,7 @@ void cross_entropy_backward(const T* logits, const I* targets, const float* lse,
       <<<static_cast<unsigned>(rows), row_block_size(cols, kPack<T>), 0, stream>>>(
           logits, targets, cols, ignore_index, lse, nullptr, nullptr, count,
           static_cast<float>(scale), dlogits);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 #define KILN_CUDA_INSTANTIATE_LOSS(T, I)                                                           \

@@ -27,18 +27,6 @@
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/matmul.h"
 
-// kernels/ cannot raise kiln::Error (it does not include core/); like KILN_CUDA_LAUNCH_CHECK,
-// this throws std::runtime_error with file:line and the status name.
-#define KILN_CUBLAS_LAUNCH_CHECK(expr)                                                             \
-  do {                                                                                             \
-    const cublasStatus_t kiln_status_ = (expr);                                                    \
-    if (kiln_status_ != CUBLAS_STATUS_SUCCESS)                                                     \
-      throw std::runtime_error(std::string("[cublas] ") + #expr + " failed at " + __FILE__ + ":" + \
-                               std::to_string(__LINE__) + ": " +                                   \
-                               cublasLtGetStatusName(kiln_status_) + " (" +                        \
-                               cublasLtGetStatusString(kiln_status_) + ")");                       \
-  } while (0)
-
 namespace kiln::kernels::cuda {
 namespace {
 
@@ -101,12 +89,12 @@ PlanCache& plan_cache() {
 cublasLtMatrixLayout_t make_layout(cudaDataType_t type, uint64_t rows, uint64_t cols, int64_t ld,
                                    int64_t batch, int64_t batch_stride) {
   cublasLtMatrixLayout_t layout = nullptr;
-  KILN_CUBLAS_LAUNCH_CHECK(cublasLtMatrixLayoutCreate(&layout, type, rows, cols, ld));
+  KILN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&layout, type, rows, cols, ld));
   if (batch > 1) {
     const auto count = static_cast<int32_t>(batch);
-    KILN_CUBLAS_LAUNCH_CHECK(cublasLtMatrixLayoutSetAttribute(
+    KILN_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(
         layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof count));
-    KILN_CUBLAS_LAUNCH_CHECK(cublasLtMatrixLayoutSetAttribute(
+    KILN_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(
         layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &batch_stride, sizeof batch_stride));
   }
   return layout;
@@ -114,7 +102,7 @@ cublasLtMatrixLayout_t make_layout(cudaDataType_t type, uint64_t rows, uint64_t 
 
 void set_preference(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttributes_t attr,
                     uint32_t value) {
-  KILN_CUBLAS_LAUNCH_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &value, sizeof value));
+  KILN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &value, sizeof value));
 }
 
 std::string describe(const PlanKey& key) {
@@ -129,19 +117,19 @@ std::string describe(const PlanKey& key) {
 std::unique_ptr<Plan> make_plan(const BlasContext& ctx, const PlanKey& key, const void* bias) {
   auto plan = std::make_unique<Plan>();
   const cublasComputeType_t compute = key.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-  KILN_CUBLAS_LAUNCH_CHECK(cublasLtMatmulDescCreate(&plan->op, compute, CUDA_R_32F));
+  KILN_CUBLAS_CHECK(cublasLtMatmulDescCreate(&plan->op, compute, CUDA_R_32F));
   // cuBLASLt's A is our b and its B our a (see the top of the file).
   const cublasOperation_t op_a = key.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_b = key.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  KILN_CUBLAS_LAUNCH_CHECK(
+  KILN_CUBLAS_CHECK(
       cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof op_a));
-  KILN_CUBLAS_LAUNCH_CHECK(
+  KILN_CUBLAS_CHECK(
       cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof op_b));
   if (key.bias) {
     const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
-    KILN_CUBLAS_LAUNCH_CHECK(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_EPILOGUE,
+    KILN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_EPILOGUE,
                                                             &epilogue, sizeof epilogue));
-    KILN_CUBLAS_LAUNCH_CHECK(cublasLtMatmulDescSetAttribute(
+    KILN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
         plan->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
   }
   // Stored (column-major) shapes: our b is [k, n] row-major = [n, k] column-major, or [k, n]
@@ -155,12 +143,12 @@ std::unique_ptr<Plan> make_plan(const BlasContext& ctx, const PlanKey& key, cons
   plan->c = make_layout(key.type, n, m, key.n, key.batch, key.m * key.n);
 
   cublasLtMatmulPreference_t pref = nullptr;
-  KILN_CUBLAS_LAUNCH_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+  KILN_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
   const std::unique_ptr<std::remove_pointer_t<cublasLtMatmulPreference_t>,
                         decltype(&cublasLtMatmulPreferenceDestroy)>
       pref_owner(pref, &cublasLtMatmulPreferenceDestroy);
   const uint64_t workspace = ctx.workspace_bytes;
-  KILN_CUBLAS_LAUNCH_CHECK(cublasLtMatmulPreferenceSetAttribute(
+  KILN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
       pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof workspace));
   set_preference(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, key.align_b);
   set_preference(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, key.align_a);
@@ -169,10 +157,10 @@ std::unique_ptr<Plan> make_plan(const BlasContext& ctx, const PlanKey& key, cons
 
   cublasLtMatmulHeuristicResult_t result = {};
   int found = 0;
-  KILN_CUBLAS_LAUNCH_CHECK(cublasLtMatmulAlgoGetHeuristic(
+  KILN_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(
       ctx.handle, plan->op, plan->a, plan->b, plan->c, plan->c, pref, 1, &result, &found));
   if (found == 0)
-    throw std::runtime_error("[matmul] cuBLASLt has no algorithm for " + describe(key));
+    throw KernelError("cublas", "cuBLASLt has no algorithm for " + describe(key));
   plan->algo = result.algo;
   return plan;
 }
@@ -207,10 +195,10 @@ void run_plan(const BlasContext& ctx, bool trans_a, bool trans_b, int64_t m, int
   if (it == cache.plans.end()) it = cache.plans.emplace(key, make_plan(ctx, key, bias)).first;
   const Plan& plan = *it->second;
   if (bias != nullptr)
-    KILN_CUBLAS_LAUNCH_CHECK(cublasLtMatmulDescSetAttribute(
+    KILN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
         plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
   const float alpha = 1.0f, beta = 0.0f;
-  KILN_CUBLAS_LAUNCH_CHECK(cublasLtMatmul(ctx.handle, plan.op, &alpha, b, plan.a, a, plan.b, &beta,
+  KILN_CUBLAS_CHECK(cublasLtMatmul(ctx.handle, plan.op, &alpha, b, plan.a, a, plan.b, &beta,
                                           c, plan.c, c, plan.c, &plan.algo, ctx.workspace,
                                           ctx.workspace_bytes, ctx.stream));
 }
@@ -227,7 +215,7 @@ __global__ void fill_rows_kernel(T* c, const T* bias, int64_t n, int64_t total) 
 template <typename T>
 void fill_rows(T* c, const T* bias, int64_t n, int64_t total, cudaStream_t stream) {
   fill_rows_kernel<<<grid_for(total), kBlockSize, 0, stream>>>(c, bias, n, total);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 constexpr int kSumColumns = 32;
@@ -283,7 +271,7 @@ void gemm_batched(const BlasContext& ctx, int64_t batch, bool trans_a, bool tran
   const auto [b_run, b_stride] = inner(b_batch);
   const int64_t run = std::min(a_run, b_run);
   if (run > INT32_MAX)
-    throw std::runtime_error("[matmul] batch of " + std::to_string(run) +
+    throw KernelError("cublas", "batch of " + std::to_string(run) +
                              " exceeds cuBLASLt's 32-bit batch count");
   for (int64_t first = 0; first < batch; first += run) {
     run_plan(ctx, trans_a, trans_b, m, n, k, a + a_batch.offset_of(first), lda, a_stride,
@@ -297,7 +285,7 @@ void sum_rows(const T* g, int64_t rows, int64_t cols, int64_t ld, T* out, cudaSt
   if (cols == 0) return;
   const auto blocks = static_cast<unsigned>((cols + kSumColumns - 1) / kSumColumns);
   sum_rows_kernel<<<blocks, dim3(kSumColumns, kSumRowLanes), 0, stream>>>(g, rows, cols, ld, out);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 #define KILN_CUDA_INSTANTIATE_MATMUL(T)                                                      \

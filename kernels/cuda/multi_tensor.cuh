@@ -51,7 +51,7 @@ void upload_multi_tensor(const Desc* tensors, int64_t count, const MultiTensorLa
   int64_t c = 0;
   for (int64_t i = 0; i < count; ++i)
     for (int64_t start = 0; start < tensors[i].n; start += kChunkElements) refs[c++] = {i, start};
-  KILN_CUDA_LAUNCH_CHECK(
+  KILN_CUDA_CHECK(
       cudaMemcpyAsync(workspace, host.data(), host.size(), cudaMemcpyHostToDevice, stream));
 }
 

@@ -173,8 +173,8 @@ __global__ void sum_partials_kernel(const float* partial, int64_t blocks, int64_
 int64_t backward_blocks(int64_t rows) {
   int device = 0;
   int sms = 0;
-  KILN_CUDA_LAUNCH_CHECK(cudaGetDevice(&device));
-  KILN_CUDA_LAUNCH_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  KILN_CUDA_CHECK(cudaGetDevice(&device));
+  KILN_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   return std::max<int64_t>(1, std::min<int64_t>(rows, 4 * static_cast<int64_t>(sms)));
 }
 
@@ -185,14 +185,14 @@ void norm_forward(const T* x, const T* weight, const T* bias, T* y, float* mean,
   if (cols == 0) {
     // The CPU's convention for empty rows: statistics of 0.
     if (mean != nullptr)
-      KILN_CUDA_LAUNCH_CHECK(cudaMemsetAsync(mean, 0, sizeof(float) * rows, stream));
-    KILN_CUDA_LAUNCH_CHECK(cudaMemsetAsync(rstd, 0, sizeof(float) * rows, stream));
+      KILN_CUDA_CHECK(cudaMemsetAsync(mean, 0, sizeof(float) * rows, stream));
+    KILN_CUDA_CHECK(cudaMemsetAsync(rstd, 0, sizeof(float) * rows, stream));
     return;
   }
   norm_forward_kernel<T, kRms>
       <<<static_cast<unsigned>(rows), row_block_size(cols, kPack<T>), 0, stream>>>(
           x, weight, bias, y, mean, rstd, cols, static_cast<float>(eps));
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 template <typename T, bool kRms>
@@ -209,11 +209,11 @@ void norm_backward(const T* x, const T* weight, const float* mean, const float* 
                                   shared ? static_cast<size_t>(acc_bytes) : 0, stream>>>(
       x, weight, mean, rstd, g, dx, workspace, dweight != nullptr, dbias != nullptr, shared, rows,
       cols);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
   if (accumulators == 0) return;
   sum_partials_kernel<T><<<grid_for(accumulators * cols), kBlockSize, 0, stream>>>(
       workspace, blocks, cols, dweight, dbias);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace

@@ -49,14 +49,14 @@ void uniform(float* out, int64_t n, uint64_t seed, uint64_t offset, double low, 
   if (n == 0) return;
   uniform_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(
       out, n, seed, offset, static_cast<float>(low), static_cast<float>(high - low));
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 void normal(float* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double std,
             cudaStream_t stream) {
   if (n == 0) return;
   normal_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(out, n, seed, offset, mean, std);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 void randint(int64_t* out, int64_t n, uint64_t seed, uint64_t offset, int64_t low, int64_t high,
@@ -64,7 +64,7 @@ void randint(int64_t* out, int64_t n, uint64_t seed, uint64_t offset, int64_t lo
   if (n == 0) return;
   randint_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(out, n, seed, offset, low,
                                                          static_cast<uint64_t>(high - low));
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace kiln::kernels::cuda

@@ -20,6 +20,7 @@
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/pack.cuh"
 #include "kernels/cuda/reduce.h"
+#include "kernels/cuda/warp.cuh"
 
 namespace kiln::kernels::cuda {
 namespace {
@@ -49,7 +50,7 @@ __device__ inline int64_t reduced_offset(const StridedLayout& reduced, int64_t j
 }
 
 template <typename T>
-struct SumOp {
+struct SumReduction {
   using Acc = float;
   T* out;
   double scale;
@@ -71,7 +72,7 @@ struct MaxAcc {
 };
 
 template <typename T>
-struct MaxOp {
+struct MaxReduction {
   using Acc = MaxAcc;
   T* out;
   int64_t* index;
@@ -97,14 +98,6 @@ struct MaxOp {
     if (index != nullptr) index[o] = acc.index;
   }
 };
-
-template <typename Op>
-__device__ typename Op::Acc warp_reduce(typename Op::Acc acc) {
-#pragma unroll
-  for (int delta = kWarp / 2; delta > 0; delta /= 2)
-    acc = Op::combine(acc, Op::shuffle_down(acc, delta));
-  return acc;
-}
 
 // Writes the result of (output o, chunk s): the output itself when unsplit, else a partial.
 template <typename Op>
@@ -141,7 +134,7 @@ __global__ void reduce_rows_kernel(const T* in, StridedLayout outer, StridedLayo
       for (int64_t j = s * chunk + lane; j < end; j += G)
         acc = Op::add(acc, to_float(base[reduced_offset(reduced, j)]), j);
     }
-    acc = warp_reduce<Op>(acc);
+    acc = warp_reduce_down<Op>(acc);
     if constexpr (G > kWarp) {
       if (threadIdx.x % kWarp == 0) warp_results[threadIdx.x / kWarp] = acc;
       __syncthreads();
@@ -224,7 +217,7 @@ void reduce(const T* in, const StridedLayout& outer, const StridedLayout& reduce
   const int64_t chunk = std::max<int64_t>(1, ceil_div(num_reduced, splits));
   Acc* partial = nullptr;
   if (splits > 1) {
-    KILN_CUDA_LAUNCH_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial),
+    KILN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial),
                                            static_cast<size_t>(num_out * splits) * sizeof(Acc),
                                            stream));
   }
@@ -240,12 +233,12 @@ void reduce(const T* in, const StridedLayout& outer, const StridedLayout& reduce
     reduce_rows_kernel<kWarp><<<grid_for(num_out, kGroups), kBlockSize, 0, stream>>>(
         in, outer, reduced, num_out, num_reduced, chunk, splits, op, partial);
   }
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
   if (splits > 1) {
     combine_chunks_kernel<<<grid_for(num_out), kBlockSize, 0, stream>>>(partial, num_out, splits,
                                                                         op);
-    KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
-    KILN_CUDA_LAUNCH_CHECK(cudaFreeAsync(partial, stream));
+    KILN_CUDA_CHECK(cudaGetLastError());
+    KILN_CUDA_CHECK(cudaFreeAsync(partial, stream));
   }
 }
 
@@ -254,13 +247,13 @@ void reduce(const T* in, const StridedLayout& outer, const StridedLayout& reduce
 template <typename T>
 void sum_reduce(const T* in, const StridedLayout& outer, const StridedLayout& reduced, T* out,
                 double scale, cudaStream_t stream) {
-  reduce(in, outer, reduced, SumOp<T>{out, scale}, stream);
+  reduce(in, outer, reduced, SumReduction<T>{out, scale}, stream);
 }
 
 template <typename T>
 void max_reduce(const T* in, const StridedLayout& outer, const StridedLayout& reduced, T* out,
                 int64_t* index, cudaStream_t stream) {
-  reduce(in, outer, reduced, MaxOp<T>{out, index}, stream);
+  reduce(in, outer, reduced, MaxReduction<T>{out, index}, stream);
 }
 
 template <typename T>
@@ -270,7 +263,7 @@ void max_reduce_backward(const T* grad_out, const int64_t* index, const StridedL
   if (num_out == 0) return;
   max_backward_kernel<<<grid_for(num_out), kBlockSize, 0, stream>>>(grad_out, index, outer, reduced,
                                                                     grad_in, num_out);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 #define KILN_CUDA_INSTANTIATE_REDUCE(T)                                                           \

@@ -13,6 +13,7 @@
 
 #include "kernels/cuda/convert.cuh"
 #include "kernels/cuda/pack.cuh"
+#include "kernels/cuda/warp.cuh"
 
 namespace kiln::kernels::cuda {
 
@@ -65,24 +66,6 @@ __device__ inline void visit_row(const T* first, int64_t n, bool vectorize, F&& 
   for (int64_t j = tid; j < head; j += threads) f(Width<1>{}, j);
   for (int64_t k = tid; k < packs; k += threads) f(Width<P>{}, head + k * P);
   for (int64_t j = head + packs * P + tid; j < n; j += threads) f(Width<1>{}, j);
-}
-
-struct SumOp {
-  template <typename V>
-  __device__ V operator()(V a, V b) const {
-    return a + b;
-  }
-};
-struct MaxOp {
-  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
-};
-
-template <typename V, typename Op>
-__device__ inline V warp_reduce(V v, Op op) {
-#pragma unroll
-  for (int offset = 16; offset > 0; offset >>= 1)
-    v = op(v, __shfl_xor_sync(0xffffffffu, v, offset));
-  return v;
 }
 
 // The reduction over the whole block, returned to every thread (all threads reduce the same

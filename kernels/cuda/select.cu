@@ -60,7 +60,7 @@ void where(const M* cond, const StridedLayout& cond_layout, const T* a,
   if (n == 0) return;
   where_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(cond, cond_layout, a, a_layout, b, b_layout,
                                                        out, n);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 template <typename T, typename M>
@@ -70,7 +70,7 @@ void masked_fill(const T* x, const StridedLayout& x_layout, const M* mask,
   if (n == 0) return;
   masked_fill_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(x, x_layout, mask, mask_layout, value,
                                                              out, n);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 template <typename T, typename M>
@@ -79,7 +79,7 @@ void where_backward(const M* cond, const StridedLayout& cond_layout, const T* gr
   if (n == 0) return;
   where_backward_kernel<<<grid_for(n), kBlockSize, 0, stream>>>(cond, cond_layout, grad, grad_true,
                                                                 grad_false, n);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 #define KILN_CUDA_INSTANTIATE_SELECT(T, M)                                                        \

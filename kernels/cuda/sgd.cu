@@ -57,7 +57,7 @@ void sgd_step(const SGDTensor<T>* tensors, int64_t count, const SGDScalars& s, v
   sgd_kernel<T><<<static_cast<unsigned>(layout.chunks), kThreads, 0, stream>>>(
       reinterpret_cast<const SGDTensor<T>*>(base),
       reinterpret_cast<const ChunkRef*>(base + layout.chunk_offset), c);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 #define KILN_CUDA_INSTANTIATE_SGD(T)                                     \

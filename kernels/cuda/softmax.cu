@@ -7,6 +7,7 @@
 // from memory once; a second pass, served from L1/L2, writes y. Backward: one pass for the row's
 // dot product (Σ g·y, or Σ g for log-softmax), a second to write dx. Memory traffic is one read
 // per input and one write, as in a copy; the masked tail is written without being read.
+#include "kernels/causal_mask.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/row.cuh"
 #include "kernels/cuda/softmax.h"
@@ -14,19 +15,13 @@
 namespace kiln::kernels::cuda {
 namespace {
 
-__device__ inline int64_t valid_cols(int64_t r, int64_t cols, bool causal, int64_t tq) {
-  if (!causal) return cols;
-  const int64_t n = r % tq + cols - tq + 1;
-  return n < 0 ? 0 : (n > cols ? cols : n);
-}
-
 template <typename T, bool kLog>
 __global__ void softmax_forward_kernel(const T* x, T* y, int64_t cols, bool causal, int64_t tq) {
   __shared__ MaxSum scratch[32];
   const int64_t r = blockIdx.x;
   const T* xr = x + r * cols;
   T* yr = y + r * cols;
-  const int64_t n = valid_cols(r, cols, causal, tq);
+  const int64_t n = causal_valid_cols(r, cols, causal, tq);
   const bool vectorize = same_alignment(xr, yr);
   MaxSum acc{-INFINITY, 0.f};
   visit_row(xr, n, vectorize, [&](auto width, int64_t j) {
@@ -66,7 +61,7 @@ __global__ void softmax_backward_kernel(const T* y, const T* g, T* dx, int64_t c
   const T* yr = y + r * cols;
   const T* gr = g + r * cols;
   T* dxr = dx + r * cols;
-  const int64_t n = valid_cols(r, cols, causal, tq);
+  const int64_t n = causal_valid_cols(r, cols, causal, tq);
   const bool vectorize = same_alignment(yr, gr) && same_alignment(yr, dxr);
   float dot = 0.f;
   visit_row(yr, n, vectorize, [&](auto width, int64_t j) {
@@ -113,7 +108,7 @@ void forward(const T* x, T* y, int64_t rows, int64_t cols, bool causal, int64_t 
   softmax_forward_kernel<T, kLog>
       <<<static_cast<unsigned>(rows), row_block_size(cols, kPack<T>), 0, stream>>>(x, y, cols,
                                                                                    causal, tq);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 template <typename T, bool kLog>
@@ -123,7 +118,7 @@ void backward(const T* y, const T* g, T* dx, int64_t rows, int64_t cols, bool ca
   softmax_backward_kernel<T, kLog>
       <<<static_cast<unsigned>(rows), row_block_size(cols, kPack<T>), 0, stream>>>(y, g, dx, cols,
                                                                                    causal, tq);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace

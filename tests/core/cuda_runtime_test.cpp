@@ -1,6 +1,6 @@
-// The CUDA runtime layer: error messages of CUDA_CHECK / CUBLAS_CHECK (formatting only, so these
-// run without a GPU in a CUDA build), host<->device copies through the pinned staging buffer,
-// and the pool's memory statistics (these skip without a device).
+// The CUDA runtime layer: error messages of KILN_CUDA_CHECK / KILN_CUBLAS_CHECK (formatting only,
+// so these run without a GPU in a CUDA build), host<->device copies through the pinned staging
+// buffer, and the pool's memory statistics (these skip without a device).
 #include <gtest/gtest.h>
 
 #ifdef KILN_CUDA
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/cuda/check.h"
+#include "kernels/cuda/check.h"
 #include "core/cuda/runtime.h"
 #include "core/random.h"
 #include "core/tensor.h"
@@ -40,7 +40,7 @@ std::string error_of(F&& f) {
 
 TEST(CudaCheck, CublasNamesTheCallItsPlaceAndTheStatus) {
   const int line = __LINE__ + 1;
-  const std::string message = error_of([] { CUBLAS_CHECK(unsupported_blas_call()); });
+  const std::string message = error_of([] { KILN_CUBLAS_CHECK(unsupported_blas_call()); });
   EXPECT_EQ(message.rfind("[cublas] unsupported_blas_call() failed at ", 0), 0u) << message;
   EXPECT_NE(message.find(std::string("cuda_runtime_test.cpp:") + std::to_string(line)),
             std::string::npos)
@@ -50,7 +50,7 @@ TEST(CudaCheck, CublasNamesTheCallItsPlaceAndTheStatus) {
 
 TEST(CudaCheck, CudaNamesTheCallItsPlaceAndTheError) {
   const int line = __LINE__ + 1;
-  const std::string message = error_of([] { CUDA_CHECK(invalid_cuda_call()); });
+  const std::string message = error_of([] { KILN_CUDA_CHECK(invalid_cuda_call()); });
   EXPECT_EQ(message.rfind("[cuda] invalid_cuda_call() failed at ", 0), 0u) << message;
   EXPECT_NE(message.find(std::string("cuda_runtime_test.cpp:") + std::to_string(line)),
             std::string::npos)
@@ -59,8 +59,8 @@ TEST(CudaCheck, CudaNamesTheCallItsPlaceAndTheError) {
 }
 
 TEST(CudaCheck, SuccessIsSilent) {
-  EXPECT_NO_THROW(CUBLAS_CHECK(CUBLAS_STATUS_SUCCESS));
-  EXPECT_NO_THROW(CUDA_CHECK(cudaSuccess));
+  EXPECT_NO_THROW(KILN_CUBLAS_CHECK(CUBLAS_STATUS_SUCCESS));
+  EXPECT_NO_THROW(KILN_CUDA_CHECK(cudaSuccess));
 }
 
 class CudaRuntime : public ::testing::Test {

@@ -10,6 +10,7 @@
 #include "core/random.h"
 #include "tests/ops/op_harness.h"
 #include "tests/require_cuda.h"
+#include "tests/test_util.h"
 
 namespace kiln::testing {
 namespace {
@@ -123,11 +124,6 @@ std::vector<OpCase> attention_cases() {
 }
 
 KILN_OP_CASES(Attention, attention_cases());
-
-Tensor random_tensor(const Shape& shape, uint64_t seed, DType dtype = DType::f32) {
-  Generator gen(seed);
-  return rand(shape, TensorOptions{dtype}, &gen, -1.0, 1.0);
-}
 
 RefTensor to_ref(const Tensor& t) {
   RefTensor r(t.shape());

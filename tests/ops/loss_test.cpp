@@ -6,6 +6,7 @@
 #include "core/ops/loss.h"
 #include "core/random.h"
 #include "tests/ops/op_harness.h"
+#include "tests/test_util.h"
 
 namespace kiln::testing {
 namespace {
@@ -27,12 +28,6 @@ RefTensor ref_cross_entropy(const RefTensor& logits, const RefTensor& targets, d
   RefTensor out(Shape{});
   out.data[0] = count > 0 ? total / static_cast<double>(count) : 0.0;
   return out;
-}
-
-std::string shape_name(const Shape& shape) {
-  std::string name;
-  for (const int64_t s : shape) name += fmt::format("_{}", s);
-  return name;
 }
 
 // Targets are drawn from [0, C]; the value C stands for "ignored". With `default_ignore` the op

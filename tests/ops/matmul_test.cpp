@@ -7,6 +7,7 @@
 #include "core/ops/shape.h"
 #include "core/random.h"
 #include "tests/ops/op_harness.h"
+#include "tests/test_util.h"
 
 namespace kiln::testing {
 namespace {
@@ -179,11 +180,6 @@ std::vector<OpCase> matmul_cases() {
 }
 
 KILN_OP_CASES(Matmul, matmul_cases());
-
-Tensor random_tensor(const Shape& shape, uint64_t seed, DType dtype = DType::f32) {
-  Generator gen(seed);
-  return rand(shape, TensorOptions{dtype}, &gen, -1.0, 1.0);
-}
 
 std::vector<double> values(const Tensor& t) {
   return t.to_vector<double>();

@@ -8,6 +8,7 @@
 #include "core/ops/norm.h"
 #include "core/random.h"
 #include "tests/ops/op_harness.h"
+#include "tests/test_util.h"
 
 namespace kiln::testing {
 namespace {
@@ -36,12 +37,6 @@ RefTensor ref_norm(const RefTensor& x, const RefTensor* weight, const RefTensor*
     }
   }
   return y;
-}
-
-std::string shape_name(const Shape& shape) {
-  std::string name;
-  for (const int64_t s : shape) name += fmt::format("_{}", s);
-  return name;
 }
 
 OpCase layer_norm_case(const Shape& shape, bool weight, bool bias, double eps = 1e-5) {
@@ -112,11 +107,6 @@ std::vector<OpCase> norm_cases() {
 }
 
 KILN_OP_CASES(Norm, norm_cases());
-
-Tensor random_tensor(const Shape& shape, uint64_t seed, DType dtype = DType::f32) {
-  Generator gen(seed);
-  return rand(shape, TensorOptions{dtype}, &gen, -1.0, 1.0);
-}
 
 // Gradients of (x, weight, bias) for one backward with the given number of threads.
 std::vector<std::vector<float>> layer_norm_grads(int threads, bool rms) {

@@ -7,6 +7,7 @@
 #include "core/ops/softmax.h"
 #include "core/random.h"
 #include "tests/ops/op_harness.h"
+#include "tests/test_util.h"
 
 namespace kiln::testing {
 namespace {
@@ -37,12 +38,6 @@ RefTensor ref_softmax(const RefTensor& x, bool causal, bool log) {
     }
   }
   return y;
-}
-
-std::string shape_name(const Shape& shape) {
-  std::string name;
-  for (const int64_t s : shape) name += fmt::format("_{}", s);
-  return name;
 }
 
 OpCase softmax_case(const Shape& shape, bool causal, bool log) {
@@ -83,17 +78,12 @@ std::vector<OpCase> softmax_cases() {
 
 KILN_OP_CASES(Softmax, softmax_cases());
 
-Tensor random_tensor(const Shape& shape, uint64_t seed, DType dtype = DType::f64) {
-  Generator gen(seed);
-  return rand(shape, TensorOptions{dtype}, &gen, -3.0, 3.0);
-}
-
 TEST(Softmax, CausalLogSoftmaxGradientMatchesFiniteDifferences) {
   // The objective is Σ w·y over the unmasked outputs; the masked ones are constant, so their
   // (nonzero) weights must not leak into the gradient.
   const Shape shape{2, 4, 6};
-  const Tensor x0 = random_tensor(shape, 11);
-  const Tensor w = random_tensor(shape, 12);
+  const Tensor x0 = random_tensor(shape, 11, DType::f64, -3.0, 3.0);
+  const Tensor w = random_tensor(shape, 12, DType::f64, -3.0, 3.0);
   Tensor x = x0.detach().clone().set_requires_grad(true);
   log_softmax(x, true).backward(w);
   const std::vector<double> grad = x.grad().to_vector<double>();
@@ -118,7 +108,7 @@ TEST(Softmax, CausalLogSoftmaxGradientMatchesFiniteDifferences) {
 
 TEST(Softmax, FullyMaskedRowsAreZeroWithZeroGradient) {
   // Tk < Tq: query i sees keys j <= i - 3, so queries 0..2 see none.
-  Tensor x = random_tensor({5, 2}, 13).set_requires_grad(true);
+  Tensor x = random_tensor({5, 2}, 13, DType::f64, -3.0, 3.0).set_requires_grad(true);
   const Tensor y = softmax(x, true);
   const std::vector<double> v = y.to_vector<double>();
   for (size_t i = 0; i < 6; ++i) EXPECT_EQ(v[i], 0.0);
@@ -126,7 +116,7 @@ TEST(Softmax, FullyMaskedRowsAreZeroWithZeroGradient) {
   EXPECT_EQ(v[7], 0.0);
   const std::vector<double> lv = log_softmax(x, true).to_vector<double>();
   for (size_t i = 0; i < 6; ++i) EXPECT_EQ(lv[i], -std::numeric_limits<double>::infinity());
-  y.backward(random_tensor({5, 2}, 14));
+  y.backward(random_tensor({5, 2}, 14, DType::f64, -3.0, 3.0));
   const std::vector<double> g = x.grad().to_vector<double>();
   for (size_t i = 0; i < 8; ++i) EXPECT_EQ(g[i], 0.0) << i;
 }
@@ -134,7 +124,7 @@ TEST(Softmax, FullyMaskedRowsAreZeroWithZeroGradient) {
 TEST(Softmax, LargeRowsStayAccurateInF32) {
   // The vectorised exp against double: 4096 x 4096 would be the benchmark shape; a slice of it
   // keeps the test quick.
-  const Tensor x = random_tensor({64, 4096}, 15, DType::f32);
+  const Tensor x = random_tensor({64, 4096}, 15, DType::f32, -3.0, 3.0);
   for (const bool log : {false, true}) {
     const Tensor y = log ? log_softmax(x) : softmax(x);
     const Tensor y64 = log ? log_softmax(x.to(DType::f64)) : softmax(x.to(DType::f64));

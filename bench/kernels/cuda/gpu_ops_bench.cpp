@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "bench/kernels/cuda/copy_kernel.h"
-#include "core/cuda/check.h"
+#include "kernels/cuda/check.h"
 #include "core/cuda/runtime.h"
 #include "core/ops.h"
 #include "train/adamw.h"
@@ -51,7 +51,7 @@ cudaStream_t stream() {
 int64_t l2_bytes() {
   static const int64_t bytes = [] {
     int value = 0;
-    CUDA_CHECK(cudaDeviceGetAttribute(&value, cudaDevAttrL2CacheSize, kDevice));
+    KILN_CUDA_CHECK(cudaDeviceGetAttribute(&value, cudaDevAttrL2CacheSize, kDevice));
     return static_cast<int64_t>(value);
   }();
   return bytes;
@@ -135,8 +135,8 @@ std::vector<std::vector<Tensor>> rotation_sets(std::vector<Tensor> first, size_t
 class EventTimer {
  public:
   EventTimer() {
-    CUDA_CHECK(cudaEventCreate(&start_));
-    CUDA_CHECK(cudaEventCreate(&stop_));
+    KILN_CUDA_CHECK(cudaEventCreate(&start_));
+    KILN_CUDA_CHECK(cudaEventCreate(&stop_));
   }
   ~EventTimer() {
     cudaEventDestroy(start_);
@@ -145,12 +145,12 @@ class EventTimer {
   EventTimer(const EventTimer&) = delete;
   EventTimer& operator=(const EventTimer&) = delete;
 
-  void start() { CUDA_CHECK(cudaEventRecord(start_, stream())); }
+  void start() { KILN_CUDA_CHECK(cudaEventRecord(start_, stream())); }
   double stop_seconds() {
-    CUDA_CHECK(cudaEventRecord(stop_, stream()));
-    CUDA_CHECK(cudaEventSynchronize(stop_));
+    KILN_CUDA_CHECK(cudaEventRecord(stop_, stream()));
+    KILN_CUDA_CHECK(cudaEventSynchronize(stop_));
     float ms = 0;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
+    KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
     return ms / 1e3;
   }
 
@@ -168,7 +168,7 @@ void run_case(benchmark::State& state, const Case& c) {
     try {
       const std::vector<std::vector<Tensor>> sets = rotation_sets(c.make(), c.rotated);
       for (const auto& set : sets) c.call(set);
-      CUDA_CHECK(cudaStreamSynchronize(stream()));
+      KILN_CUDA_CHECK(cudaStreamSynchronize(stream()));
       EventTimer timer;
       std::vector<double> per_call;
       double total = 0;
@@ -208,9 +208,9 @@ void add_copy_cases(std::vector<Case>& cases) {
   };
   cases.push_back({"copy_memcpy/" + shape_name(shape) + "/f32/forward", 2 * bytes, 0, 2, make,
                    [bytes](const std::vector<Tensor>& s) {
-                     CUDA_CHECK(cudaMemcpyAsync(s[1].raw_data(), s[0].raw_data(),
-                                                static_cast<size_t>(bytes),
-                                                cudaMemcpyDeviceToDevice, stream()));
+                     KILN_CUDA_CHECK(cudaMemcpyAsync(s[1].raw_data(), s[0].raw_data(),
+                                                     static_cast<size_t>(bytes),
+                                                     cudaMemcpyDeviceToDevice, stream()));
                    }});
   cases.push_back({"copy_kernel/" + shape_name(shape) + "/f32/forward", 2 * bytes, 0, 2, make,
                    [bytes](const std::vector<Tensor>& s) {
@@ -246,7 +246,7 @@ class LtGemm {
                  "MatrixLayoutCreate");
     check_cublas(cublasLtMatrixLayoutCreate(&a_, type, u(k), u(m), k), "MatrixLayoutCreate");
     check_cublas(cublasLtMatrixLayoutCreate(&c_, type, u(n), u(m), n), "MatrixLayoutCreate");
-    CUDA_CHECK(cudaMalloc(&workspace_, kWorkspace));
+    KILN_CUDA_CHECK(cudaMalloc(&workspace_, kWorkspace));
     cublasLtMatmulPreference_t preference = nullptr;
     check_cublas(cublasLtMatmulPreferenceCreate(&preference), "MatmulPreferenceCreate");
     const size_t workspace = kWorkspace;
@@ -585,7 +585,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   if (!list) {
     cudaDeviceProp prop{};
-    CUDA_CHECK(cudaGetDeviceProperties(&prop, kDevice));
+    KILN_CUDA_CHECK(cudaGetDeviceProperties(&prop, kDevice));
     benchmark::AddCustomContext("gpu", prop.name);
     benchmark::AddCustomContext("sm_count", std::to_string(prop.multiProcessorCount));
     benchmark::AddCustomContext("l2_bytes", std::to_string(l2_bytes()));

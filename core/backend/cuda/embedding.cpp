@@ -1,0 +1,43 @@
+#include "core/backend/embedding.h"
+
+#include "core/cuda/runtime.h"
+#include "core/dispatch.h"
+#include "kernels/cuda/embedding.h"
+
+namespace kiln::backend {
+namespace {
+
+int64_t forward(std::string_view op, const Tensor& weight, const Tensor& ids, const Tensor& out) {
+  return visit_cuda_float(weight.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    return visit_index(ids.dtype(), op, [&](auto index_tag) {
+      using I = decltype(index_tag);
+      return kernels::cuda::embedding_forward(
+          weight.data<T>(), weight.strides()[0], weight.strides()[1], ids.data<I>(), out.data<T>(),
+          ids.numel(), weight.size(0), weight.size(1), cuda::launch_stream(weight.device().index));
+    });
+  });
+}
+
+void backward(std::string_view op, const Tensor& grad_out, const Tensor& ids,
+              const Tensor& grad_weight) {
+  visit_cuda_float(grad_out.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    visit_index(ids.dtype(), op, [&](auto index_tag) {
+      using I = decltype(index_tag);
+      kernels::cuda::embedding_backward(grad_out.data<T>(), ids.data<I>(), grad_weight.data<T>(),
+                                        ids.numel(), grad_weight.size(0), grad_weight.size(1),
+                                        cuda::launch_stream(grad_out.device().index));
+    });
+  });
+}
+
+constexpr EmbeddingBackend kTable{forward, backward};
+
+}  // namespace
+
+const EmbeddingBackend& EmbeddingBackend::cuda() {
+  return kTable;
+}
+
+}  // namespace kiln::backend
