@@ -4,6 +4,7 @@
 #include "text/byte_alphabet.h"
 #include "text/pretokenizer.h"
 #include "text/regex.h"
+#include "text/unicode_nfc.h"
 
 namespace kiln {
 
@@ -69,10 +70,16 @@ void HfNormalizer::add(const json& spec, const std::string& file) {
   } else if (type == "Replace") {
     steps_.push_back({Step::Kind::kReplace, literal_pattern(spec, file, "normalizer"),
                       spec.at("content").get<std::string>()});
+  } else if (type == "NFC") {
+    KILN_CHECK(nfc_available(), kOp,
+               "{}: normalizer NFC needs ICU, and this kiln was built without it (install "
+               "libicu-dev and reconfigure)",
+               file);
+    steps_.push_back({Step::Kind::kNfc, "", ""});
   } else {
     fail(kOp,
-         "{}: normalizer {} is not supported (kiln implements Sequence, Prepend and Replace; "
-         "NFC and the other Unicode normalizations are not implemented)",
+         "{}: normalizer {} is not supported (kiln implements Sequence, Prepend, Replace and "
+         "NFC)",
          file, type);
   }
 }
@@ -85,6 +92,9 @@ std::string HfNormalizer::apply(std::string text) const {
         break;
       case Step::Kind::kReplace:
         replace_all(text, step.pattern, step.content);
+        break;
+      case Step::Kind::kNfc:
+        text = to_nfc(std::move(text));
         break;
     }
   }

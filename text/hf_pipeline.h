@@ -21,7 +21,8 @@ struct HfPiece {
   bool at_start = false;
 };
 
-// Sequence, Prepend, Replace (a literal pattern); null is no normalizer.
+// Sequence, Prepend, Replace (a literal pattern), NFC (when kiln is built with ICU); null is
+// no normalizer.
 class HfNormalizer {
  public:
   HfNormalizer() = default;
@@ -31,7 +32,7 @@ class HfNormalizer {
 
  private:
   struct Step {
-    enum class Kind { kPrepend, kReplace } kind;
+    enum class Kind { kPrepend, kReplace, kNfc } kind;
     std::string pattern, content;
   };
   void add(const nlohmann::json& spec, const std::string& file);

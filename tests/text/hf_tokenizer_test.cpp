@@ -77,7 +77,7 @@ TEST_P(HfTokenizerFixture, SavesWhatItLoads) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Styles, HfTokenizerFixture,
-                         ::testing::Values("llama3", "smollm", "llama2", "metaspace"));
+                         ::testing::Values("llama3", "smollm", "qwen2", "llama2", "metaspace"));
 
 TEST(HfTokenizer, BosAndEosComeFromTheConfig) {
   const auto llama3 = load_tokenizer(llama("llama3"));
@@ -89,6 +89,13 @@ TEST(HfTokenizer, BosAndEosComeFromTheConfig) {
   EXPECT_EQ(llama2->eos_id(), 2);
   EXPECT_EQ(llama2->id_to_token(3), "<0x00>");
   EXPECT_EQ(llama2->token_to_id("[INST]"), llama2->vocab_size() - 2);
+}
+
+TEST(HfTokenizer, NullBosInTheConfigMeansNone) {
+  const auto qwen2 = load_tokenizer(llama("qwen2"));
+  EXPECT_EQ(qwen2->bos_id(), std::nullopt);
+  EXPECT_EQ(qwen2->eos_id(), qwen2->token_to_id("<|endoftext|>"));
+  EXPECT_EQ(qwen2->encode_with_special_tokens("hi"), qwen2->encode("hi"));
 }
 
 TEST(HfTokenizer, AddBosTokenInTheConfigDecides) {

@@ -76,7 +76,7 @@ TEST(TokenizerJson, RefusesWhatItDoesNotImplement) {
     EXPECT_NE(message.find(fragment), std::string::npos) << message;
   };
   expect_error([](json& j) { j["model"]["type"] = "WordPiece"; }, "model type WordPiece");
-  expect_error([](json& j) { j["normalizer"] = {{"type", "NFC"}}; }, "normalizer");
+  expect_error([](json& j) { j["normalizer"] = {{"type", "NFKC"}}; }, "normalizer NFKC");
   expect_error([](json& j) { j["pre_tokenizer"] = {{"type", "Whitespace"}}; }, "pre_tokenizer");
   expect_error([](json& j) { j["model"]["continuing_subword_prefix"] = "##"; },
                "continuing_subword_prefix");
