@@ -108,7 +108,7 @@ def test_texts():
     rng = random.Random(20241204)
     picks = [" ", " ", "\n", "\t", "'", "s", "e", "T", ".", "1", "é", "中", "😀", "\u0301",
              "\u00a0", "\u3000", "\u200d", "ы", "ع", "▁"]
-    for _ in range(25):
+    for _ in range(20):
         chars = []
         for _ in range(rng.randint(1, 40)):
             kind = rng.randrange(4)
@@ -322,7 +322,8 @@ def llama2_config():
 
 def sentencepiece_texts():
     return test_texts() + special_texts(["<s>", "</s>"]) + [
-        "<unk>", "literal <0x41> is text", "▁already▁marked", "[INST] hi [/INST]"]
+        "<unk>", "literal <0x41> is text", "▁already▁marked", "[INST] hi [/INST]", "kiln",
+        "a kiln fires", "kilns", "[INST]kiln"]
 
 
 def make_llama2(model_root):
@@ -340,8 +341,10 @@ def make_llama2(model_root):
         {"type": "Strip", "content": " ", "start": 1, "stop": 0},
     ]}
     tokenizer = save_tokenizer(directory, root)
+    # "kiln" is matched after normalizing, so as "▁kiln" (what the normalizer makes of it).
     tokenizer.add_tokens([AddedToken("[INST]", special=False, normalized=False),
-                          AddedToken("[/INST]", special=False, normalized=False)])
+                          AddedToken("[/INST]", special=False, normalized=False),
+                          AddedToken("kiln", special=False, normalized=True)])
     tokenizer = save_tokenizer(directory, json.loads(tokenizer.to_str()))
     write_json(directory / "tokenizer_config.json", llama2_config())
     write_vectors(directory, tokenizer, sentencepiece_texts())

@@ -88,7 +88,7 @@ TEST(HfTokenizer, BosAndEosComeFromTheConfig) {
   EXPECT_EQ(llama2->bos_id(), 1);  // written as {"content": "<s>", ...}
   EXPECT_EQ(llama2->eos_id(), 2);
   EXPECT_EQ(llama2->id_to_token(3), "<0x00>");
-  EXPECT_EQ(llama2->token_to_id("[INST]"), llama2->vocab_size() - 2);
+  EXPECT_EQ(llama2->token_to_id("[INST]"), llama2->vocab_size() - 3);
 }
 
 TEST(HfTokenizer, NullBosInTheConfigMeansNone) {
