@@ -34,6 +34,10 @@ if(KILN_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
 
+# ICU's NFC serves tokenizer.json files whose normalizer is NFC (Qwen2). Optional: without it
+# such files are refused with a message saying so (the GPU machine's image may lack it).
+find_package(ICU COMPONENTS uc QUIET)
+
 # PCRE2 (UTF + Unicode properties, JIT) runs GPT-2's pre-tokenisation regex in text/.
 # Found directly where there is no pkg-config (the GPU machine's image, with packages unpacked
 # by ../shared/device/fetch-deps.sh), under the same target name.

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(cmake g++ libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libopenblas-openmp-dev
-          libgtest-dev libgmock-dev libbenchmark-dev libpcre2-dev libtomlplusplus-dev
+          libgtest-dev libgmock-dev libbenchmark-dev libpcre2-dev libicu-dev libtomlplusplus-dev
           python3-matplotlib)
 
 missing=()

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "text/char_tokenizer.h"
+#include "text/hf_tokenizer.h"
 #include "text/shards.h"
 #include "text/tokenizer.h"
 #include "text/utf8.h"
@@ -39,16 +41,18 @@ bool is_ascii_space(char c) {
   return c == ' ' || c == '\t' || c == '\v' || c == '\f';
 }
 
-// The last position in buffer[from, size) where a chunk may end: just before a whitespace byte
-// that follows a visible ASCII character. GPT-2's pre-tokenisation regex never puts a non-space
-// character and the whitespace after it in one piece, and its pieces tile the text, so the
-// pieces (and hence the tokens) of the two sides are those of the whole text. A line end is
-// preferred, so that chunks are whole lines; npos when there is no such position.
+// The last position in buffer[from, size) where a chunk may end: just before a space or tab
+// that follows a visible ASCII character, or before a line end that follows an ASCII letter or
+// digit. The byte-level regexes (GPT-2's, Llama 3's, Qwen2's) never put such a character and
+// the whitespace after it in one piece (Llama 3's does join punctuation and the line ends after
+// it, hence no line-end cut after punctuation), and their pieces tile the text, so the pieces
+// (and hence the tokens) of the two sides are those of the whole text. A line end is preferred,
+// so that chunks are whole lines; npos when there is no such position.
 size_t find_cut(std::string_view buffer, size_t from) {
   size_t space_cut = std::string_view::npos;
   for (size_t i = buffer.size(); i-- > std::max<size_t>(from, 1);) {
     if (!is_visible_ascii(buffer[i - 1])) continue;
-    if (is_line_end(buffer[i])) return i;
+    if (is_line_end(buffer[i]) && std::isalnum(static_cast<unsigned char>(buffer[i - 1]))) return i;
     if (space_cut == std::string_view::npos && is_ascii_space(buffer[i])) space_cut = i;
   }
   return space_cut;
@@ -270,7 +274,9 @@ CharTokenizer build_char_tokenizer(const std::vector<std::filesystem::path>& fil
 }
 
 std::string tokenizer_kind(const Tokenizer& tokenizer) {
-  return dynamic_cast<const CharTokenizer*>(&tokenizer) != nullptr ? "char" : "byte_level_bpe";
+  if (dynamic_cast<const CharTokenizer*>(&tokenizer) != nullptr) return "char";
+  if (dynamic_cast<const HfTokenizer*>(&tokenizer) != nullptr) return "hf_tokenizer_json";
+  return "byte_level_bpe";
 }
 
 // Encodes every document into the spool, each preceded by EOS when there is one. Returns the

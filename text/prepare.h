@@ -36,7 +36,7 @@ struct PrepareResult {
   int64_t train_tokens = 0;
   int64_t val_tokens = 0;
   int64_t documents = 0;       // non-empty input files
-  std::string tokenizer_kind;  // "char" or "byte_level_bpe"
+  std::string tokenizer_kind;  // "char", "byte_level_bpe" or "hf_tokenizer_json"
   int64_t vocab_size = 0;
   std::optional<int64_t> eos_id;
 };

@@ -1,10 +1,20 @@
 #include "text/tokenizer.h"
 
 #include "core/error.h"
+#include "core/file_io.h"
 #include "text/byte_level_bpe.h"
 #include "text/char_tokenizer.h"
+#include "text/hf_tokenizer.h"
 
 namespace kiln {
+
+std::vector<int64_t> Tokenizer::encode_with_special_tokens(std::string_view text) const {
+  return encode(text);
+}
+
+std::optional<int64_t> Tokenizer::bos_id() const {
+  return std::nullopt;
+}
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir) {
   constexpr const char* op = "tokenizer";
@@ -20,8 +30,16 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir) {
     return std::make_unique<CharTokenizer>(CharTokenizer::load(dir / "char_tokenizer.json"));
   }
   if (has("tokenizer.json")) {
-    return std::make_unique<ByteLevelBpe>(
-        ByteLevelBpe::load_tokenizer_json(dir / "tokenizer.json"));
+    const std::filesystem::path file = dir / "tokenizer.json";
+    nlohmann::json root = read_json_file(file, op);
+    if (HfTokenizer::is_gpt2_pipeline(root)) {
+      return std::make_unique<ByteLevelBpe>(ByteLevelBpe::load_tokenizer_json(file));
+    }
+    const std::filesystem::path config_file = dir / "tokenizer_config.json";
+    nlohmann::json config =
+        has("tokenizer_config.json") ? read_json_file(config_file, op) : nlohmann::json();
+    return std::make_unique<HfTokenizer>(std::move(root), file.string(), std::move(config),
+                                         config_file.string());
   }
   for (const auto& [vocab, merges] :
        {std::pair{"vocab.json", "merges.txt"}, std::pair{"encoder.json", "vocab.bpe"}}) {

@@ -23,8 +23,15 @@ class Tokenizer {
   // Ids run from 0 to vocab_size() - 1.
   virtual int64_t vocab_size() const = 0;
 
+  // As encode, plus the tokens the tokenizer's files say go around a text (Hugging Face's
+  // add_special_tokens = true: <s> first for Llama 2, <|begin_of_text|> for Llama 3). GPT-2's and
+  // the character tokenizer add none.
+  virtual std::vector<int64_t> encode_with_special_tokens(std::string_view text) const;
+
   // The end-of-text token (<|endoftext|> for GPT-2), if the vocabulary has one.
   virtual std::optional<int64_t> eos_id() const = 0;
+  // The beginning-of-text token (<s>, <|begin_of_text|>), if the tokenizer names one.
+  virtual std::optional<int64_t> bos_id() const;
   // A vocabulary entry as the tokenizer's files write it (for byte-level BPE in GPT-2's byte
   // alphabet: " the" is "Ġthe"), and back; id_to_token throws on an unknown id.
   virtual std::optional<int64_t> token_to_id(std::string_view token) const = 0;
@@ -36,7 +43,10 @@ class Tokenizer {
 
 // Loads the tokenizer in dir, recognised by its files, in this order of preference:
 //   char_tokenizer.json        kiln's character tokenizer
-//   tokenizer.json             a Hugging Face fast tokenizer (model.type BPE, byte-level)
+//   tokenizer.json             a Hugging Face fast tokenizer with a BPE model: GPT-2's plain
+//                              byte-level pipeline as ByteLevelBpe, the others (Llama 2/3,
+//                              SmolLM, Qwen2, TinyLlama) as HfTokenizer, with
+//                              tokenizer_config.json's BOS/EOS when it is there
 //   vocab.json + merges.txt    Hugging Face's GPT-2 layout
 //   encoder.json + vocab.bpe   OpenAI's GPT-2 layout
 // A missing directory, a half pair, or a corrupt file is a kiln::Error naming the path.

@@ -220,6 +220,10 @@ TEST(Prepare, ChunkedEncodingEqualsWholeFileEncoding) {
   EXPECT_NE(concat(bpe.encode(text.substr(0, middle + 1)), bpe.encode(text.substr(middle + 1))),
             bpe.encode(text));
 
+  const auto llama3_tokenizer = load_tokenizer(fixtures() / "llama" / "llama3");
+  std::vector<int64_t> llama3_expected = {*llama3_tokenizer->eos_id()};
+  llama3_expected = concat(llama3_expected, llama3_tokenizer->encode(text));
+
   for (int64_t chunk : {1, 2, 3, 5, 16, 64, 1000, 1 << 20}) {
     PrepareOptions options;
     options.input = tmp.path() / "in.txt";
@@ -230,6 +234,14 @@ TEST(Prepare, ChunkedEncodingEqualsWholeFileEncoding) {
     const PrepareResult result = prepare_shards(options);
     EXPECT_EQ(concat(read_shards(result.train_shards), read_shards(result.val_shards)), expected)
         << "chunk_bytes " << chunk;
+
+    // Llama 3's regex puts punctuation and the line ends after it in one piece.
+    options.tokenizer = (fixtures() / "llama" / "llama3").string();
+    const PrepareResult llama3 = prepare_shards(options);
+    EXPECT_EQ(concat(read_shards(llama3.train_shards), read_shards(llama3.val_shards)),
+              llama3_expected)
+        << "chunk_bytes " << chunk;
+    EXPECT_EQ(llama3.tokenizer_kind, "hf_tokenizer_json");
 
     options.tokenizer = "char";
     const PrepareResult chars = prepare_shards(options);

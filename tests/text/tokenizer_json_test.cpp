@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "tests/text/text_test_util.h"
 #include "text/byte_level_bpe.h"
+#include "text/hf_tokenizer.h"
 
 namespace kiln {
 namespace {
@@ -46,6 +47,22 @@ TEST(TokenizerJson, ReadsMergesWrittenAsStrings) {
   expect_vectors(*load_tokenizer(dir.path()));
 }
 
+// Files beyond GPT-2's plain pipeline go to HfTokenizer, which implements these options.
+TEST(TokenizerJson, OtherByteLevelOptionsLoadAsHfTokenizer) {
+  TemporaryDirectory dir;
+  for (const auto& edit : std::vector<std::function<void(json&)>>{
+           [](json& j) { j["pre_tokenizer"]["add_prefix_space"] = true; },
+           [](json& j) { j["model"]["byte_fallback"] = true; }}) {
+    json root = fixture_json();
+    edit(root);
+    write_file_atomically(dir.path() / "tokenizer.json", root.dump(), "test");
+    const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(dir.path());
+    EXPECT_NE(dynamic_cast<const HfTokenizer*>(tokenizer.get()), nullptr);
+    // add_prefix_space puts a space before the text.
+    EXPECT_TRUE(tokenizer->decode(tokenizer->encode("Hello, wörld")).ends_with("Hello, wörld"));
+  }
+}
+
 TEST(TokenizerJson, RefusesWhatItDoesNotImplement) {
   TemporaryDirectory dir;
   const auto file = dir.path() / "tokenizer.json";
@@ -59,10 +76,8 @@ TEST(TokenizerJson, RefusesWhatItDoesNotImplement) {
     EXPECT_NE(message.find(fragment), std::string::npos) << message;
   };
   expect_error([](json& j) { j["model"]["type"] = "WordPiece"; }, "model type WordPiece");
-  expect_error([](json& j) { j["normalizer"] = {{"type", "NFC"}}; }, "normalizer");
+  expect_error([](json& j) { j["normalizer"] = {{"type", "NFKC"}}; }, "normalizer NFKC");
   expect_error([](json& j) { j["pre_tokenizer"] = {{"type", "Whitespace"}}; }, "pre_tokenizer");
-  expect_error([](json& j) { j["pre_tokenizer"]["add_prefix_space"] = true; }, "add_prefix_space");
-  expect_error([](json& j) { j["model"]["byte_fallback"] = true; }, "byte_fallback");
   expect_error([](json& j) { j["model"]["continuing_subword_prefix"] = "##"; },
                "continuing_subword_prefix");
   expect_error([](json& j) { j.erase("model"); }, "no \"model\" object");
