@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   kiln::cli::add_tokenize_command(app);
   kiln::cli::add_attention_command(app);
   kiln::cli::add_bench_command(app);
+  kiln::cli::add_course_command(app);
   kiln::cli::add_info_command(app);
   try {
     app.parse(argc, argv);
