@@ -106,12 +106,17 @@ const std::vector<Experiment>& experiments() {
       lstm_experiment(),
       ngram_experiment(),
       bpe_experiment(),
+      embeddings_experiment(),
       attention_by_hand_experiment(),
+      decoding_experiment(),
       learning_curves_experiment(),
       regularisation_experiment(),
       vanishing_gradient_experiment(),
+      ngram_vs_gpt_experiment(),
       token_lengths_experiment(),
+      attention_heads_experiment(),
       attention_cost_experiment(),
+      temperature_entropy_experiment(),
   };
   return all;
 }

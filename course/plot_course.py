@@ -199,6 +199,16 @@ def plot_attention_cost(folder, args):
     return None
 
 
+def plot_attention_heads(folder, args):
+    sys.path.insert(0, str(HERE))
+    import plot_attention  # noqa: E402
+
+    layers = [int(x) for x in args.layers.split(",")] if args.layers else None
+    heads = [int(x) for x in args.heads.split(",")] if args.heads else None
+    plot_attention.plot(pathlib.Path(args.maps), pathlib.Path(args.png), layers, heads, args.title)
+    return None
+
+
 def plot_temperature_entropy(folder, args):
     t = rows(folder, "entropy.csv")
     fig, ax = plt.subplots(figsize=(5, 4))
@@ -270,6 +280,10 @@ def main():
     parser.add_argument("--dir", type=pathlib.Path, required=True)
     parser.add_argument("--png", required=True)
     parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--maps", help="attention_heads: the folder of one sentence's maps")
+    parser.add_argument("--layers")
+    parser.add_argument("--heads")
+    parser.add_argument("--title")
     args = parser.parse_args()
     fig = PLOTS[args.kind](args.dir, args)
     if fig is not None:
