@@ -116,7 +116,9 @@ const std::vector<Experiment>& experiments() {
       token_lengths_experiment(),
       attention_heads_experiment(),
       attention_cost_experiment(),
+      zero_shot_vs_supervised_experiment(),
       temperature_entropy_experiment(),
+      prompt_benchmark_experiment(),
   };
   return all;
 }
