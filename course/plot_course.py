@@ -288,7 +288,7 @@ def main():
     fig = PLOTS[args.kind](args.dir, args)
     if fig is not None:
         fig.tight_layout()
-        fig.savefig(args.png, dpi=80)
+        fig.savefig(args.png, dpi=72)
 
 
 if __name__ == "__main__":

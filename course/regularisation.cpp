@@ -71,11 +71,11 @@ Experiment regularisation_experiment() {
           "No regularisation vs L2 vs dropout: loss curves and decision boundaries",
           {{"weight-decay", "L2 coefficient of the second setting", "1e-4", ""},
            {"dropout", "Dropout probability of the third setting", "0.5", ""},
-           {"epochs", "Passes over the training set", "300", "15"},
+           {"epochs", "Passes over the training set", "500", "15"},
            {"hidden", "Hidden layer widths", "128,128", "16,16"},
-           {"points", "Training points (few, so that the model can over-fit)", "100", "60"},
+           {"points", "Training points (few, so that the model can over-fit)", "40", "30"},
            {"noise", "Noise on the points", "0.3", ""},
-           {"lr", "SGD learning rate", "0.05", ""},
+           {"lr", "SGD learning rate", "0.01", ""},
            {"seed", "Seeds data and weights", "0", ""}},
           run};
 }
