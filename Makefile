@@ -27,10 +27,10 @@ demo: configure
 	cmake --build --preset $(PRESET) -j $(JOBS) --target kiln
 	$(BUILD_DIR)/bin/kiln train configs/demo.toml
 
-# The course's first experiment: an MLP on two moons.
+# The course's first demonstration: an MLP on two moons (`kiln course list` shows the others).
 moons: configure
-	cmake --build --preset $(PRESET) -j $(JOBS) --target two_moons
-	$(BUILD_DIR)/bin/two_moons
+	cmake --build --preset $(PRESET) -j $(JOBS) --target kiln
+	$(BUILD_DIR)/bin/kiln course mlp
 
 # The course's Experiment 7: forward time vs sequence length, RNN/LSTM vs attention (docs/course.md).
 scaling: configure

@@ -1,4 +1,4 @@
-// kiln bench scaling: the course's Experiment 7 (cli/scaling_experiment.h) as a table, a CSV and
+// kiln bench scaling: the course's Experiment 7 (course/scaling_experiment.h) as a table, a CSV and
 // a log-log plot drawn by course/plot_scaling.py.
 #include <fmt/core.h>
 #include <unistd.h>
@@ -9,14 +9,20 @@
 #include <map>
 
 #include "cli/commands.h"
-#include "cli/scaling_experiment.h"
 #include "cli/validators.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/file_io.h"
+#include "course/scaling_experiment.h"
 
 namespace kiln::cli {
 namespace {
+
+using course::run_scaling_experiment;
+using course::scaling_csv;
+using course::scaling_methods;
+using course::ScalingConfig;
+using course::ScalingPoint;
 
 namespace fs = std::filesystem;
 constexpr std::string_view kOp = "bench scaling";

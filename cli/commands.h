@@ -12,6 +12,7 @@ void add_info_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_prepare_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_course_command(CLI::App& app);
 
 // The subcommands of `kiln bench`, registered on the group by add_bench_command.
 void add_bench_scaling_command(CLI::App& bench);

@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   kiln::cli::add_tokenize_command(app);
   kiln::cli::add_attention_command(app);
   kiln::cli::add_bench_command(app);
+  kiln::cli::add_course_command(app);
   kiln::cli::add_info_command(app);
   try {
     kiln::logging::configure_from_environment();

@@ -15,7 +15,7 @@
 
 #include "core/device.h"
 
-namespace kiln::cli {
+namespace kiln::course {
 
 struct ScalingConfig {
   Device device;
@@ -58,4 +58,4 @@ std::vector<ScalingPoint> run_scaling_experiment(
 // The CSV the plot script reads: one row per (method, T), with the configuration repeated.
 std::string scaling_csv(const ScalingConfig& config, const std::vector<ScalingPoint>& points);
 
-}  // namespace kiln::cli
+}  // namespace kiln::course

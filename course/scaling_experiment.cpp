@@ -1,4 +1,4 @@
-#include "cli/scaling_experiment.h"
+#include "course/scaling_experiment.h"
 
 #include <fmt/format.h>
 
@@ -18,7 +18,7 @@
 #include "models/cuda/cudnn_lstm.h"
 #endif
 
-namespace kiln::cli {
+namespace kiln::course {
 namespace {
 
 // The T x T path: scores, softmax, weighted sum, each a separate op with the whole score
@@ -220,4 +220,4 @@ std::string scaling_csv(const ScalingConfig& config, const std::vector<ScalingPo
   return out;
 }
 
-}  // namespace kiln::cli
+}  // namespace kiln::course
