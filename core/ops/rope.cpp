@@ -66,7 +66,7 @@ Tensor rotate(const Tensor& x, const Tensor& cos, const Tensor& sin, int64_t sta
                           cuda::launch_stream(x.device().index));
     });
 #else
-    no_cuda_kernel(kOp);
+    fail(kOp, "kiln was built without CUDA (rebuild with KILN_CUDA=ON)");
 #endif
   } else {
     visit_float(x.dtype(), kOp, [&](auto tag) {
