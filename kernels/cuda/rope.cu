@@ -38,7 +38,7 @@ void rope(const T* x, const float* cos, const float* sin, T* y, int64_t outer, i
   if (pairs == 0) return;
   rope_kernel<T><<<grid_for(pairs), kBlockSize, 0, stream>>>(x, cos, sin, y, pairs, time, inner,
                                                              half, start, inverse ? -1.f : 1.f);
-  KILN_CUDA_LAUNCH_CHECK(cudaGetLastError());
+  KILN_CUDA_CHECK(cudaGetLastError());
 }
 
 #define KILN_CUDA_INSTANTIATE_ROPE(T)                                                        \
