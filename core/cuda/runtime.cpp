@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/error.h"
 #include "kernels/cuda/check.h"
 
 namespace kiln::cuda {
